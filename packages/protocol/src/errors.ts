@@ -1,0 +1,38 @@
+/**
+ * The catalogue of error codes Mercurio reports, on the wire (error events in the sender's
+ * inbox namespace) and over HTTP. Codes are stable: clients switch on them, so a code is never
+ * renamed or reused; only new codes are added.
+ */
+export const ERROR_CODES = {
+  invalid_topic: { status: 400, description: 'The topic does not match the Mercurio/Chat21 topic grammar.' },
+  invalid_id: {
+    status: 400,
+    description: "An id is empty, longer than 128 characters, or contains '/ . + # *', whitespace or control characters.",
+  },
+  invalid_json: { status: 400, description: 'The payload is not valid UTF-8 JSON.' },
+  invalid_payload: { status: 400, description: 'The payload is JSON but does not have the documented shape.' },
+  payload_too_large: { status: 413, description: 'The payload exceeds the configured size limit.' },
+  not_a_member: { status: 403, description: 'The sender is not a member of the group.' },
+  not_a_recipient: { status: 403, description: 'Only a recipient of a message may send a receipt for it.' },
+  group_not_found: { status: 404, description: 'No group with this id exists in this app.' },
+  message_not_found: { status: 404, description: 'No message with this id exists in this conversation.' },
+  conversation_not_found: { status: 404, description: 'The user has no conversation with this id.' },
+  message_id_conflict: {
+    status: 409,
+    description: 'A client-supplied message_id is already used by another sender.',
+  },
+  reserved_id: { status: 400, description: 'The id is reserved for the system.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Payload of an error event published to `apps/<app>/users/<user>/errors/clientadded`. */
+export interface ErrorEvent {
+  code: ErrorCode;
+  message: string;
+  /** The MQTT topic of the refused publish. */
+  topic: string;
+  /** The message_id the client supplied, when the refused payload had one. */
+  message_id?: string;
+  timestamp: number;
+}

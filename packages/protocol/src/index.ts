@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './schemas.js';
+export * from './scopes.js';
+export * from './status.js';
+export * from './topics.js';

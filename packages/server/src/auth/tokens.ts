@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { serviceScopes, userScopes } from '@mercurio/protocol';
+import { SignJWT } from 'jose';
+
+export interface JwtSettings {
+  /** HS256 secret shared with the broker's OAuth2 plugin. */
+  secret: string;
+  /** RabbitMQ's `resource_server_id`: the scope prefix and a required audience. */
+  resourceServerId: string;
+}
+
+export interface UserTokenRequest {
+  app: string;
+  user: string;
+  ttlSeconds: number;
+  /** `tiledesk_api_roles`: 'admin' lets the token act for other users on the HTTP API. */
+  role?: 'user' | 'admin';
+}
+
+const encoder = new TextEncoder();
+
+function key(settings: JwtSettings): Uint8Array {
+  return encoder.encode(settings.secret);
+}
+
+/**
+ * A client token in Chat21's shape (chat21-protocol.md §6.1), so Chat21 clients and Tiledesk
+ * accept it; no `kid` header, because RabbitMQ then uses its default key.
+ */
+export async function signUserToken(settings: JwtSettings, request: UserTokenRequest): Promise<string> {
+  const { app, user } = request;
+  return new SignJWT({
+    scope: userScopes(app, user, settings.resourceServerId),
+    client_id: user,
+    cid: user,
+    azp: user,
+    user_id: user,
+    app_id: app,
+    kid: 'mercurio-key',
+    tiledesk_api_roles: request.role ?? 'user',
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setJti(randomUUID())
+    .setSubject(user)
+    .setAudience([settings.resourceServerId, user])
+    .setIssuedAt()
+    .setExpirationTime(`${request.ttlSeconds}s`)
+    .sign(key(settings));
+}
+
+/** A token for a backend component (router, API): full broker access. */
+export async function signServiceToken(settings: JwtSettings, service: string, ttlSeconds: number): Promise<string> {
+  return new SignJWT({ scope: serviceScopes(settings.resourceServerId), tiledesk_api_roles: 'admin' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setJti(randomUUID())
+    .setSubject(service)
+    .setAudience([settings.resourceServerId])
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(key(settings));
+}

@@ -1,0 +1,49 @@
+import type { Topic, TopicForm, TopicKind } from '@mercurio/protocol';
+
+/**
+ * How messages move. The router consumes inbound kinds and publishes events; it never knows
+ * whether RabbitMQ or the embedded broker carries them.
+ */
+export interface Bus {
+  /**
+   * Starts delivering inbound messages of the given kinds to `handler`. The message is
+   * acknowledged when the handler resolves and handed back for redelivery when it rejects.
+   */
+  consume(spec: ConsumerSpec, handler: InboundHandler): Promise<void>;
+  /** Publishes every event; resolves once the broker has accepted (confirmed) all of them. */
+  publish(events: readonly Publication[]): Promise<void>;
+  /** Stops consuming, lets handlers in flight finish, and disconnects. */
+  close(): Promise<void>;
+}
+
+export interface ConsumerSpec {
+  /** Stable name: routers with the same name share one queue (competing consumers). */
+  name: string;
+  kinds: readonly TopicKind[];
+  /** Only this app's topics; every app when undefined. */
+  app: string | undefined;
+  /** Most unacknowledged messages held at once. */
+  prefetch: number;
+  /**
+   * Transient kinds (typing) are not worth keeping across a broker restart or a long router
+   * outage: they expire after this many milliseconds.
+   */
+  ttlMs?: number;
+}
+
+export interface InboundMessage {
+  /** The topic as published, in the bus's own form. */
+  topic: string;
+  form: TopicForm;
+  body: Buffer;
+  /** The broker delivered this message before (a consumer failed or died before acking it). */
+  redelivered: boolean;
+}
+
+export type InboundHandler = (message: InboundMessage) => Promise<void>;
+
+export interface Publication {
+  topic: Topic;
+  /** Serialised once, as JSON. */
+  payload: unknown;
+}

@@ -1,0 +1,195 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatTopic, topicPattern } from '@mercurio/protocol';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { Logger } from '../logger.js';
+import type { Bus, ConsumerSpec, InboundHandler, Publication } from './bus.js';
+
+/** RabbitMQ's MQTT plugins publish every client message to this exchange (mqtt.exchange). */
+const EXCHANGE = 'amq.topic';
+
+export interface RabbitBusOptions {
+  /** amqp://host:port[/vhost]; any credentials in it are ignored: the service JWT is the password. */
+  url: string;
+  queuePrefix: string;
+  /** A fresh service JWT, asked for at every (re)connect and every `tokenRefreshSeconds`. */
+  token: () => Promise<string>;
+  tokenRefreshSeconds: number;
+  /** How long a failed message waits before it is handed back to the broker. */
+  retryDelayMs: number;
+  log: Logger;
+}
+
+interface Consumer {
+  spec: ConsumerSpec;
+  handler: InboundHandler;
+}
+
+/**
+ * The Bus on RabbitMQ over AMQP: one durable queue per consumer spec bound to amq.topic,
+ * manual acks, bounded prefetch, and a confirm channel for publishing. Reconnects by itself and
+ * re-establishes its consumers; unacked messages are redelivered by the broker meanwhile.
+ */
+export class RabbitBus implements Bus {
+  readonly #options: RabbitBusOptions;
+  readonly #consumers: Consumer[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  #model: ChannelModel | undefined;
+  #publisher: ConfirmChannel | undefined;
+  #consumerChannels: Channel[] = [];
+  #ready: Promise<void>;
+  #closing = false;
+  #refreshTimer: NodeJS.Timeout | undefined;
+
+  private constructor(options: RabbitBusOptions) {
+    this.#options = options;
+    this.#ready = Promise.resolve();
+  }
+
+  static async connect(options: RabbitBusOptions): Promise<RabbitBus> {
+    const bus = new RabbitBus(options);
+    await bus.#open();
+    bus.#refreshTimer = setInterval(() => void bus.#refreshToken(), options.tokenRefreshSeconds * 1000);
+    bus.#refreshTimer.unref();
+    return bus;
+  }
+
+  async consume(spec: ConsumerSpec, handler: InboundHandler): Promise<void> {
+    const consumer = { spec, handler };
+    this.#consumers.push(consumer);
+    await this.#ready;
+    await this.#startConsumer(this.#model!, consumer);
+  }
+
+  async publish(events: readonly Publication[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#ready;
+    const channel = this.#publisher;
+    if (!channel) throw new Error('RabbitMQ publisher channel is not open');
+    const confirms: Promise<void>[] = [];
+    for (const event of events) {
+      const body = Buffer.from(JSON.stringify(event.payload));
+      confirms.push(
+        new Promise<void>((resolve, reject) => {
+          const accepted = channel.publish(
+            EXCHANGE,
+            formatTopic(event.topic, 'amqp'),
+            body,
+            { persistent: true, contentType: 'application/json' },
+            (error) => (error ? reject(error) : resolve()),
+          );
+          // Back-pressure: the socket buffer is full; the confirm promise still settles.
+          if (!accepted) confirms.push(new Promise((drained) => channel.once('drain', drained)));
+        }),
+      );
+    }
+    await Promise.all(confirms);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#refreshTimer);
+    // Stop new deliveries, then let the ones in flight finish and ack.
+    await Promise.allSettled(this.#consumerChannels.map((channel) => channel.close()));
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#model?.close().catch(() => {});
+  }
+
+  async #open(): Promise<void> {
+    const model = await amqp.connect(await this.#connectOptions(), { clientProperties: { connection_name: 'mercurio' } });
+    model.on('error', (error: Error) => this.#options.log.warn({ err: error }, 'AMQP connection error'));
+    model.on('close', () => this.#onClose());
+    model.on('blocked', (reason: string) => this.#options.log.warn({ reason }, 'RabbitMQ blocked publishing'));
+    const publisher = await model.createConfirmChannel();
+    publisher.on('error', (error: Error) => this.#options.log.warn({ err: error }, 'AMQP publisher channel error'));
+    this.#model = model;
+    this.#publisher = publisher;
+    this.#consumerChannels = [];
+    for (const consumer of this.#consumers) await this.#startConsumer(model, consumer);
+  }
+
+  #onClose(): void {
+    this.#model = undefined;
+    this.#publisher = undefined;
+    if (this.#closing) return;
+    this.#options.log.warn('AMQP connection lost; reconnecting');
+    this.#ready = this.#reconnect();
+  }
+
+  async #reconnect(): Promise<void> {
+    for (let attempt = 1; !this.#closing; attempt++) {
+      await sleep(Math.min(100 * 2 ** attempt, 5000));
+      try {
+        await this.#open();
+        this.#options.log.info({ attempt }, 'AMQP reconnected');
+        return;
+      } catch (error) {
+        this.#options.log.warn({ err: error, attempt }, 'AMQP reconnect failed');
+      }
+    }
+  }
+
+  async #refreshToken(): Promise<void> {
+    try {
+      await this.#model?.updateSecret(Buffer.from(await this.#options.token()), 'token refresh');
+    } catch (error) {
+      this.#options.log.warn({ err: error }, 'AMQP token refresh failed');
+    }
+  }
+
+  async #connectOptions(): Promise<amqp.Options.Connect> {
+    const url = new URL(this.#options.url);
+    return {
+      protocol: url.protocol.replace(':', ''),
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      vhost: decodeURIComponent(url.pathname.slice(1)) || '/',
+      username: 'mercurio',
+      password: await this.#options.token(),
+      heartbeat: 20,
+    };
+  }
+
+  async #startConsumer(model: ChannelModel, { spec, handler }: Consumer): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => this.#options.log.warn({ err: error, queue: spec.name }, 'AMQP channel error'));
+    this.#consumerChannels.push(channel);
+    const queue = `${this.#options.queuePrefix}.${spec.name}`;
+    const transient = spec.ttlMs !== undefined;
+    await channel.assertQueue(queue, {
+      durable: !transient,
+      arguments: transient ? { 'x-message-ttl': spec.ttlMs, 'x-expires': 10 * 60_000 } : {},
+    });
+    for (const kind of spec.kinds) await channel.bindQueue(queue, EXCHANGE, topicPattern(kind, 'amqp', spec.app));
+    await channel.prefetch(spec.prefetch);
+    await channel.consume(queue, (message) => {
+      if (message) this.#track(this.#deliver(channel, message, handler));
+    });
+  }
+
+  async #deliver(channel: Channel, message: ConsumeMessage, handler: InboundHandler): Promise<void> {
+    let done = false;
+    try {
+      await handler({
+        topic: message.fields.routingKey,
+        form: 'amqp',
+        body: message.content,
+        redelivered: message.fields.redelivered,
+      });
+      done = true;
+    } catch (error) {
+      this.#options.log.error({ err: error, topic: message.fields.routingKey }, 'message processing failed; will retry');
+      await sleep(this.#options.retryDelayMs);
+    }
+    try {
+      if (done) channel.ack(message);
+      else channel.nack(message, false, true);
+    } catch {
+      // The channel is gone: the broker redelivers the unacked message on its own.
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work.catch(() => {}).finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
+}

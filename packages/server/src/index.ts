@@ -1,0 +1,14 @@
+export * from './auth/tokens.js';
+export type * from './bus/bus.js';
+export { RabbitBus, type RabbitBusOptions } from './bus/rabbitmq-bus.js';
+export { type Config, loadConfig, type RouterSettings } from './config.js';
+export * from './errors.js';
+export { createLogger, type Logger } from './logger.js';
+export { consumerSpecs, Router } from './router/router.js';
+export type { RouterContext } from './router/context.js';
+export { type RunningRouter, startRabbitRouter } from './router-service.js';
+export { createPgDatabase } from './store/pg-database.js';
+export { migrate } from './store/migrate.js';
+export { createSqlStore, openSqlStore } from './store/sql-store.js';
+export * from './store/store.js';
+export * from './views.js';

@@ -1,0 +1,43 @@
+import type { Topic, TopicKind, TopicOf } from '@mercurio/protocol';
+import type { Publication } from '../bus/bus.js';
+import type { RouterSettings } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+
+/** What a pipeline may use. Time and ids come from here so tests can pin them. */
+export interface RouterContext {
+  store: Store;
+  settings: RouterSettings;
+  log: Logger;
+  now: () => number;
+  newId: () => string;
+}
+
+export interface Inbound<K extends TopicKind> {
+  topic: TopicOf<K>;
+  body: Buffer;
+  redelivered: boolean;
+}
+
+/**
+ * One inbound kind's work: validate, store, and say what to publish. The router publishes the
+ * result and acknowledges the inbound message only after the broker confirmed every event.
+ */
+export interface Pipeline<K extends TopicKind> {
+  /** Messages with the same key are processed one after another, in arrival order. */
+  orderKey(topic: TopicOf<K>): string;
+  run(ctx: RouterContext, inbound: Inbound<K>): Promise<Publication[]>;
+}
+
+export type Pipelines = { [K in TopicKind]?: Pipeline<K> };
+
+/** The user to tell when their publish is refused (service topics have none). */
+export function senderOf(topic: Topic): string | undefined {
+  switch (topic.kind) {
+    case 'groupsUpdate':
+    case 'historyDelivery':
+      return undefined;
+    default:
+      return 'user' in topic ? topic.user : undefined;
+  }
+}

@@ -1,0 +1,35 @@
+import type { z } from 'zod';
+import { MercurioError } from '../errors.js';
+
+/** Parses an inbound payload: size first (cheap), then JSON, then the schema. */
+export function decodePayload<S extends z.ZodType>(body: Buffer, schema: S, maxBytes: number): z.infer<S> {
+  if (body.length > maxBytes) {
+    throw new MercurioError('payload_too_large', `payload is ${body.length} bytes; the limit is ${maxBytes}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new MercurioError('invalid_json', 'payload is not valid JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'payload';
+    throw new MercurioError('invalid_payload', `${where}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The client's message_id, if the payload has one, for error events. */
+export function clientMessageId(body: Buffer): string | undefined {
+  try {
+    const json: unknown = JSON.parse(body.toString('utf8'));
+    if (json && typeof json === 'object' && 'message_id' in json && typeof json.message_id === 'string') {
+      return json.message_id.slice(0, 128);
+    }
+  } catch {
+    // Not JSON: nothing to echo.
+  }
+  return undefined;
+}

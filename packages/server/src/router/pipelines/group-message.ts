@@ -1,0 +1,87 @@
+import {
+  checkId,
+  type InlineGroupSchema,
+  MessageStatus,
+  type OutgoingMessage,
+  SYSTEM_SENDER,
+  type TopicOf,
+} from '@mercurio/protocol';
+import type { z } from 'zod';
+import type { Publication } from '../../bus/bus.js';
+import { MercurioError } from '../../errors.js';
+import type { GroupRecord } from '../../store/store.js';
+import { messageCopy } from '../../views.js';
+import type { RouterContext } from '../context.js';
+import { unarchivedEvents } from './archive.js';
+import { newMessage, updatesConversations } from './message-builder.js';
+
+/** An inline group larger than this is refused: fan-out lists belong in stored groups. */
+export const MAX_INLINE_GROUP_MEMBERS = 1000;
+
+type InlineGroup = z.infer<typeof InlineGroupSchema>;
+
+/**
+ * A group message: stored once, one copy (status 150) to every member, the sender included.
+ * Only members may write. An inline group creates the group on its first message; from then on
+ * it is an ordinary group, so a later message cannot rewrite who is in it.
+ */
+export async function groupMessage(
+  ctx: RouterContext,
+  topic: TopicOf<'outgoing'>,
+  payload: OutgoingMessage,
+  stored: GroupRecord | null,
+): Promise<Publication[]> {
+  const { app, user: sender, recipient: groupId } = topic;
+  const group = stored ?? (await createInlineGroup(ctx, topic, payload));
+  if (sender !== SYSTEM_SENDER && !group.members.includes(sender)) {
+    throw new MercurioError('not_a_member', `${sender} is not a member of group ${groupId}`);
+  }
+  const hiddenFor = payload.attributes?.hiddenFor;
+  const members = group.members.filter((member) => member !== hiddenFor);
+  const inline = payload.group ? { group: { ...payload.group, uid: groupId, members: membersMap(group) } } : {};
+  const message = newMessage(ctx, topic, payload, 'group', inline);
+  const deliveries = updatesConversations(payload)
+    ? members.map((member) => ({ owner: member, conversWith: groupId, isSender: member === sender }))
+    : [];
+  const recorded = await ctx.store.recordMessage(message, deliveries);
+  const copies: Publication[] = members.map((member) => ({
+    topic: { kind: 'messageAdded', app, user: member, conversWith: groupId },
+    payload: messageCopy(recorded.message, MessageStatus.DELIVERED),
+  }));
+  return [...copies, ...unarchivedEvents(recorded)];
+}
+
+async function createInlineGroup(
+  ctx: RouterContext,
+  topic: TopicOf<'outgoing'>,
+  payload: OutgoingMessage,
+): Promise<GroupRecord> {
+  const inline: InlineGroup | undefined = payload.group;
+  if (!inline) throw new MercurioError('group_not_found', `group ${topic.recipient} does not exist`);
+  const members = new Set([topic.user]);
+  for (const member of Object.keys(inline.members)) {
+    const check = checkId(member, 'group member id');
+    if (!check.ok) throw new MercurioError('invalid_id', check.reason);
+    if (member !== topic.recipient) members.add(member);
+  }
+  if (members.size > MAX_INLINE_GROUP_MEMBERS) {
+    throw new MercurioError('invalid_payload', `an inline group has at most ${MAX_INLINE_GROUP_MEMBERS} members`);
+  }
+  const now = ctx.now();
+  const { group } = await ctx.store.createGroupIfAbsent({
+    app: topic.app,
+    uid: topic.recipient,
+    name: inline.name ?? payload.recipient_fullname ?? topic.recipient,
+    owner: topic.user,
+    members: [...members],
+    attributes: null,
+    volatile: true,
+    createdOn: now,
+    updatedOn: now,
+  });
+  return group;
+}
+
+function membersMap(group: GroupRecord): Record<string, 1> {
+  return Object.fromEntries(group.members.map((member) => [member, 1 as const]));
+}

@@ -1,0 +1,36 @@
+import { type TypingEvent, TypingPayloadSchema } from '@mercurio/protocol';
+import type { Publication } from '../../bus/bus.js';
+import { MercurioError } from '../../errors.js';
+import type { Pipeline } from '../context.js';
+import { decodePayload } from '../decode.js';
+
+/**
+ * `apps/<app>/users/<me>/typing/<cw>` with `{typing?: boolean}`: passed on to the other party (or
+ * the other group members) as `…/users/<them>/typing/<cw as they see it>/clientupdated`. Never stored.
+ */
+export const typingPipeline: Pipeline<'typing'> = {
+  orderKey: (topic) => `${topic.app}/t/${topic.user}/${topic.conversWith}`,
+  async run(ctx, { topic, body }) {
+    const payload = decodePayload(body, TypingPayloadSchema, ctx.settings.maxPayloadBytes);
+    const { app, user, conversWith } = topic;
+    const event = (seenAs: string): TypingEvent => ({
+      writer_id: user,
+      ...(payload.writer_fullname === undefined ? {} : { writer_fullname: payload.writer_fullname }),
+      conversWith: seenAs,
+      typing: payload.typing ?? true,
+      timestamp: ctx.now(),
+    });
+    const group = await ctx.store.getGroup(app, conversWith);
+    if (!group) {
+      if (conversWith === user) return [];
+      return [{ topic: { kind: 'typingChanged', app, user: conversWith, conversWith: user }, payload: event(user) }];
+    }
+    if (!group.members.includes(user)) {
+      throw new MercurioError('not_a_member', `${user} is not a member of group ${conversWith}`);
+    }
+    const payloadForGroup = event(conversWith);
+    return group.members
+      .filter((member) => member !== user)
+      .map((member): Publication => ({ topic: { kind: 'typingChanged', app, user: member, conversWith }, payload: payloadForGroup }));
+  },
+};

@@ -1,0 +1,129 @@
+import { type ErrorEvent, formatTopic, parseTopic, type Topic, type TopicKind } from '@mercurio/protocol';
+import type { Bus, ConsumerSpec, InboundMessage, Publication } from '../bus/bus.js';
+import { isMercurioError, type MercurioError } from '../errors.js';
+import { clientMessageId } from './decode.js';
+import { type Pipeline, type Pipelines, type RouterContext, senderOf } from './context.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { archivePipeline, unarchivePipeline } from './pipelines/archive.js';
+import { conversationUpdatePipeline } from './pipelines/conversation-update.js';
+import { groupUpdatePipeline } from './pipelines/group-update.js';
+import { historyDeliveryPipeline } from './pipelines/history-delivery.js';
+import { outgoingPipeline } from './pipelines/outgoing.js';
+import { presencePipeline } from './pipelines/presence.js';
+import { receiptPipeline } from './pipelines/receipt.js';
+import { typingPipeline } from './pipelines/typing.js';
+import { unparsedTopicOwner } from './topic-owner.js';
+
+export const PIPELINES: Pipelines = {
+  outgoing: outgoingPipeline,
+  messageUpdate: receiptPipeline,
+  conversationUpdate: conversationUpdatePipeline,
+  archive: archivePipeline,
+  unarchive: unarchivePipeline,
+  presence: presencePipeline,
+  typing: typingPipeline,
+  groupsUpdate: groupUpdatePipeline,
+  historyDelivery: historyDeliveryPipeline,
+};
+
+/** Typing indicators older than this are useless: they expire in the broker. */
+const TYPING_TTL_MS = 5_000;
+
+/** One queue per family of inbound kinds, so a flood of one kind does not delay the others. */
+export function consumerSpecs(app: string | undefined, prefetch: number): ConsumerSpec[] {
+  const spec = (name: string, kinds: TopicKind[], ttlMs?: number): ConsumerSpec => ({
+    name,
+    kinds,
+    app,
+    prefetch,
+    ...(ttlMs === undefined ? {} : { ttlMs }),
+  });
+  return [
+    spec('messages', ['outgoing']),
+    spec('receipts', ['messageUpdate']),
+    spec('conversations', ['conversationUpdate', 'archive', 'unarchive']),
+    spec('presence', ['presence']),
+    spec('typing', ['typing'], TYPING_TTL_MS),
+    spec('services', ['groupsUpdate', 'historyDelivery']),
+  ];
+}
+
+/**
+ * The observer: consumes what clients and services publish, runs the pipeline of its kind,
+ * publishes the resulting events and only then lets the bus acknowledge the inbound message.
+ * A refused message (bad input) becomes an error event for its sender and is acknowledged; any
+ * other failure is thrown back to the bus, which redelivers the message later.
+ */
+export class Router {
+  readonly #ctx: RouterContext;
+  readonly #bus: Bus;
+  readonly #order = new KeyedQueue();
+
+  constructor(ctx: RouterContext, bus: Bus) {
+    this.#ctx = ctx;
+    this.#bus = bus;
+  }
+
+  async start(): Promise<void> {
+    const { app, prefetch } = this.#ctx.settings;
+    for (const spec of consumerSpecs(app, prefetch)) {
+      await this.#bus.consume(spec, (message) => this.handle(message));
+    }
+    this.#ctx.log.info({ app: app ?? '*' }, 'router consuming');
+  }
+
+  async handle(message: InboundMessage): Promise<void> {
+    const parsed = parseTopic(message.topic, message.form);
+    if (!parsed.ok) {
+      await this.#refuseUnparsed(message, parsed.reason);
+      return;
+    }
+    const topic = parsed.topic;
+    const pipeline = PIPELINES[topic.kind] as Pipeline<typeof topic.kind> | undefined;
+    if (!pipeline) {
+      this.#ctx.log.warn({ topic: message.topic }, 'no pipeline for this topic; dropped');
+      return;
+    }
+    await this.#order.run(pipeline.orderKey(topic), async () => {
+      const events = await this.#run(pipeline, topic, message);
+      await this.#bus.publish(events);
+    });
+  }
+
+  async #run(pipeline: Pipeline<TopicKind>, topic: Topic, message: InboundMessage): Promise<Publication[]> {
+    try {
+      return await pipeline.run(this.#ctx, { topic, body: message.body, redelivered: message.redelivered });
+    } catch (error) {
+      if (!isMercurioError(error)) throw error;
+      return this.#refusal(topic, senderOf(topic), error, message);
+    }
+  }
+
+  #refusal(topic: Topic | undefined, user: string | undefined, error: MercurioError, message: InboundMessage) {
+    this.#ctx.log.warn({ code: error.code, topic: message.topic, user, reason: error.message }, 'message refused');
+    const app = topic && 'app' in topic ? topic.app : undefined;
+    if (!user || !app) return [];
+    const event: ErrorEvent = {
+      code: error.code,
+      message: error.message,
+      topic: topic ? formatTopic(topic, 'mqtt') : message.topic,
+      timestamp: this.#ctx.now(),
+    };
+    const messageId = clientMessageId(message.body);
+    if (messageId) event.message_id = messageId;
+    return [{ topic: { kind: 'error', app, user }, payload: event } satisfies Publication];
+  }
+
+  async #refuseUnparsed(message: InboundMessage, reason: string): Promise<void> {
+    const owner = unparsedTopicOwner(message.topic, message.form);
+    this.#ctx.log.warn({ topic: message.topic, reason }, 'topic refused');
+    if (!owner) return;
+    const event: ErrorEvent = {
+      code: reason.includes(' id ') ? 'invalid_id' : 'invalid_topic',
+      message: reason,
+      topic: message.form === 'amqp' ? message.topic.replaceAll('.', '/') : message.topic,
+      timestamp: this.#ctx.now(),
+    };
+    await this.#bus.publish([{ topic: { kind: 'error', app: owner.app, user: owner.user }, payload: event }]);
+  }
+}
