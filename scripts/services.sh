@@ -74,6 +74,13 @@ as_pg() {
   if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Alive and not a zombie (a container's PID 1 may never reap orphans).
+alive() {
+  local state
+  state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+  [[ -n "$state" && "$state" != Z && "$state" != X ]]
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # --- RabbitMQ environment -----------------------------------------------------------------------------------
@@ -100,17 +107,24 @@ rmq_export_env() {
 
 # Runs in a subshell so HOME etc. do not leak into the rest of the script.
 rmqctl() { (rmq_export_env && exec "$RMQ_BIN/rabbitmqctl" "$@"); }
+# Same, killed after $1 seconds (a hung VM makes the CLI hang too).
+rmqctl_t() {
+  local t="$1"
+  shift
+  (rmq_export_env && exec timeout -k 2 "$t" "$RMQ_BIN/rabbitmqctl" "$@")
+}
 
+# Our VM process is alive (pid file) and the node answers within a few seconds.
 rmq_running() {
-  [[ -d "$RMQ_HOME" ]] || return 1
-  rmqctl -q await_startup --timeout 5 >/dev/null 2>&1
+  rmq_pid >/dev/null || return 1
+  rmqctl_t 10 -q await_startup --timeout 5 >/dev/null 2>&1
 }
 
 rmq_pid() {
   local pid
   [[ -f "$RMQ_PID_FILE" ]] || return 1
   pid="$(tr -dc '0-9' <"$RMQ_PID_FILE")"
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  [[ -n "$pid" ]] && alive "$pid" || return 1
   # Only ours if the VM's command line names our state folder.
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$RMQ_DIR/" || return 1
   printf '%s\n' "$pid"
@@ -200,14 +214,26 @@ EOF
   chmod 755 "$CTL_WRAPPER"
 }
 
-# Kill a VM of ours that does not answer (stale/hung); never anything else.
-rmq_kill_ours() {
+# Stops our VM: SIGTERM is a graceful shutdown (same as `rabbitmqctl shutdown`, without the ~2 s of CLI
+# start-up); SIGKILL if it is still there after 30 s. Never signals anything but the VM of our pid file.
+rmq_terminate() {
   local pid i
   pid="$(rmq_pid)" || return 0
-  log "RabbitMQ VM (pid $pid) does not answer: terminating it"
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -CONT "$pid" 2>/dev/null || true
+  for i in $(seq 1 300); do alive "$pid" || return 0; sleep 0.1; done
+  log "RabbitMQ VM (pid $pid) still there after 30 s: killing it"
   kill -KILL "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do alive "$pid" || return 0; sleep 0.1; done
+  die "could not kill RabbitMQ VM pid $pid"
+}
+
+# Kill a VM of ours that does not answer (stale/hung).
+rmq_kill_ours() {
+  local pid
+  pid="$(rmq_pid)" || return 0
+  log "RabbitMQ VM (pid $pid) does not answer: terminating it"
+  rmq_terminate
 }
 
 epmd_kill() {
@@ -227,15 +253,20 @@ rmq_start() {
 
   local attempt
   for attempt in 1 2; do
+    local node_log="$RMQ_DIR/log/$NODENAME.log" log_offset=0
+    [[ -f "$node_log" ]] && log_offset=$(stat -c %s "$node_log")
     log "starting RabbitMQ ($NODENAME, amqp $AMQP_PORT, mqtt $MQTT_PORT, ws $WS_PORT)…"
-    (rmq_export_env && exec "$RMQ_BIN/rabbitmq-server" -detached) >>"$RMQ_DIR/log/startup.log" 2>&1 ||
+    # cwd = state folder: Mnesia drops its core dumps into the VM's working directory.
+    (cd "$RMQ_DIR" && rmq_export_env && exec "$RMQ_BIN/rabbitmq-server" -detached) >>"$RMQ_DIR/log/startup.log" 2>&1 ||
       die "rabbitmq-server -detached failed, see $RMQ_DIR/log/startup.log"
     # await_startup fails at once until the node registers with epmd: retry.
     local deadline=$(($(date +%s) + RMQ_BOOT_TIMEOUT)) ok=0 last=0
     while (($(date +%s) < deadline)); do
-      if rmqctl -q await_startup --timeout 10 >/dev/null 2>&1; then ok=1; break; fi
-      # The VM may have died early (bad config, stale mnesia): stop polling then.
+      if rmqctl_t 15 -q await_startup --timeout 10 >/dev/null 2>&1; then ok=1; break; fi
+      # The VM may have died early (bad config), or the boot failed and the detached VM lingers without
+      # the rabbit app (corrupt mnesia): stop polling then.
       if [[ -f "$RMQ_PID_FILE" ]] && ! rmq_pid >/dev/null; then break; fi
+      if tail -c +"$((log_offset + 1))" "$node_log" 2>/dev/null | grep -q 'BOOT FAILED'; then break; fi
       if (($(date +%s) - last >= 5)); then
         log "  …waiting for RabbitMQ ($(elapsed "$t0"))"
         last=$(date +%s)
@@ -251,10 +282,10 @@ rmq_start() {
       log "RabbitMQ ready in $(elapsed "$t0")"
       return 0
     fi
-    log "RabbitMQ did not start within ${RMQ_BOOT_TIMEOUT}s (attempt $attempt); last log lines:"
-    tail -n 20 "$RMQ_DIR/log/$NODENAME.log" 2>/dev/null | sed 's/^/  | /' >&2 || true
-    rmqctl shutdown >/dev/null 2>&1 || true
-    rmq_kill_ours
+    log "RabbitMQ did not start (attempt $attempt); first errors in $node_log:"
+    tail -c +"$((log_offset + 1))" "$node_log" 2>/dev/null | grep -m 15 '\[error\]' |
+      cut -c 1-220 | sed 's/^/  | /' >&2 || true
+    rmq_terminate
     epmd_kill
     rm -f "$RMQ_PID_FILE"
     if ((attempt == 1)); then
@@ -271,11 +302,15 @@ rmq_stop() {
   local t0
   t0=$(now_ms)
   [[ -d "$RMQ_HOME" ]] || return 0
-  # shutdown waits for the VM to exit (stop would return while it still runs); fails fast if no node.
-  if rmqctl -q shutdown >/dev/null 2>&1; then
+  if rmq_pid >/dev/null; then
+    log "stopping RabbitMQ…"
+    rmq_terminate
     log "RabbitMQ stopped in $(elapsed "$t0")"
+  elif ERL_EPMD_PORT="$EPMD_PORT" epmd -names 2>/dev/null | grep -q "name ${NODENAME%@*} "; then
+    # Registered but no pid file (deleted?): ask the node itself.
+    log "stopping RabbitMQ (no pid file)…"
+    rmqctl_t 60 -q shutdown >/dev/null 2>&1 || log "rabbitmqctl shutdown failed"
   fi
-  rmq_kill_ours
   epmd_kill
   rm -f "$RMQ_PID_FILE"
 }
@@ -286,7 +321,7 @@ pg_running() {
   bindir="$(pg_bindir)" || return 1
   [[ -f "$PG_DATA/PG_VERSION" ]] || return 1
   as_pg "$bindir/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 || return 1
-  "$bindir/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" >/dev/null 2>&1
+  "$bindir/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres >/dev/null 2>&1
 }
 
 pg_start() {
@@ -307,20 +342,31 @@ pg_start() {
       { tail -n 20 "$DIR/initdb.log" >&2; die "initdb failed, see $DIR/initdb.log"; }
   fi
   # Stale postmaster.pid from a died run (pid dead or reused by something else): remove it.
+  local pid
   if [[ -f "$PG_DATA/postmaster.pid" ]]; then
-    local pid
     pid="$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc '0-9')"
-    if [[ -z "$pid" || ! -r "/proc/$pid/cmdline" ]] || ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q postgres; then
+    if [[ -z "$pid" ]] || ! alive "$pid" || ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q postgres; then
       log "removing stale $PG_DATA/postmaster.pid"
       rm -f "$PG_DATA/postmaster.pid"
     fi
   fi
+  # Same for the Unix socket lock files (a killed postmaster can linger as a zombie, which PostgreSQL's own
+  # kill(pid, 0) check takes for alive).
+  local lock
+  for lock in "$PG_SOCK"/.s.PGSQL.*.lock; do
+    [[ -f "$lock" ]] || continue
+    pid="$(head -n 1 "$lock" | tr -dc '0-9')"
+    if [[ -z "$pid" ]] || ! alive "$pid"; then rm -f "$lock" "${lock%.lock}"; fi
+  done
   port_open "$PG_PORT" && die "port 127.0.0.1:$PG_PORT is already in use by another process (not ours); set MERCURIO_SVC_PG_PORT"
   touch "$PG_LOG"
   if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$PG_LOG"; fi
+  # Unix socket in the state folder, unless the path is too long for one (107 bytes): TCP only then.
+  local sock_dir="$PG_SOCK"
+  ((${#PG_SOCK} + 17 <= 107)) || sock_dir=""
   log "starting PostgreSQL (port $PG_PORT)…"
   as_pg "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 30 \
-    -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-p $PG_PORT -k '$sock_dir' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     start >/dev/null 2>&1 || { tail -n 20 "$PG_LOG" >&2; die "PostgreSQL failed to start, see $PG_LOG"; }
   if [[ "$("$bindir/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname = 'mercurio'")" != 1 ]]; then
@@ -400,24 +446,39 @@ cmd_start() {
     log "generated JWT secret in $JWT_FILE"
   fi
   save_ports
-  if ((rmq_up)); then log "RabbitMQ already running"; else rmq_start; fi
-  if ((pg_up)); then log "PostgreSQL already running"; else pg_start; fi
+  # PostgreSQL (≈0.6 s cold) comes up in the background while RabbitMQ boots.
+  local pg_job=""
+  if ((pg_up)); then log "PostgreSQL already running"; else
+    pg_start &
+    pg_job=$!
+  fi
+  local rmq_rc=0
+  if ((rmq_up)); then log "RabbitMQ already running"; else (rmq_start) || rmq_rc=$?; fi
+  if [[ -n "$pg_job" ]]; then wait "$pg_job" || die "PostgreSQL failed to start"; fi
+  ((rmq_rc == 0)) || die "RabbitMQ failed to start"
   log "services ready in $(elapsed "$t0") (state in $DIR)"
   print_env
 }
 
 cmd_stop() {
+  local purge=0
+  case "${1:-}" in
+    "") ;;
+    --purge) purge=1 ;;
+    *) die "unknown option: $1 (usage: stop [--purge])" ;;
+  esac
   load_ports saved
   set_paths
+  if ((purge)) && [[ -d "$DIR" && -n "$(ls -A "$DIR")" && ! -f "$DIR/jwt-secret" && ! -f "$DIR/ports.env" ]]; then
+    die "refusing to delete $DIR: it does not look like a services state folder"
+  fi
   if [[ -d "$DIR" ]]; then
     rmq_stop
     pg_stop
   fi
-  if [[ "${1:-}" == --purge ]]; then
-    [[ -d "$DIR" ]] && log "deleting $DIR"
+  if ((purge)) && [[ -d "$DIR" ]]; then
+    log "deleting $DIR"
     rm -rf "$DIR"
-  elif [[ -n "${1:-}" ]]; then
-    die "unknown option: $1"
   fi
   return 0
 }
@@ -430,7 +491,7 @@ cmd_status() {
     r=1
     echo "RabbitMQ: running ($NODENAME; amqp 127.0.0.1:$AMQP_PORT, mqtt $MQTT_PORT, ws $WS_PORT/ws, epmd $EPMD_PORT)"
   elif rmq_pid >/dev/null; then
-    echo "RabbitMQ: VM process $(rmq_pid) present but not answering"
+    echo "RabbitMQ: VM (pid $(rmq_pid)) up but the broker does not answer (app stopped, booting or hung)"
   else
     echo "RabbitMQ: stopped"
   fi

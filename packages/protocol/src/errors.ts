@@ -7,10 +7,14 @@ export const ERROR_CODES = {
   invalid_topic: { status: 400, description: 'The topic does not match the Mercurio/Chat21 topic grammar.' },
   invalid_id: {
     status: 400,
-    description: "An id is empty, longer than 128 characters, or contains '/ . + # *', whitespace or control characters.",
+    description:
+      "An id is empty, longer than 128 characters, or contains '/ . + # *', whitespace or control characters.",
   },
   invalid_json: { status: 400, description: 'The payload is not valid UTF-8 JSON.' },
-  invalid_payload: { status: 400, description: 'The payload is JSON but does not have the documented shape.' },
+  invalid_payload: {
+    status: 400,
+    description: 'The payload is JSON but does not have the documented shape.',
+  },
   payload_too_large: { status: 413, description: 'The payload exceeds the configured size limit.' },
   not_a_member: { status: 403, description: 'The sender is not a member of the group.' },
   not_a_recipient: { status: 403, description: 'Only a recipient of a message may send a receipt for it.' },

@@ -37,7 +37,11 @@ function escapeId(id: string): string {
  * own inbox namespace, write to the user's own outgoing namespace. Throws TypeError for an
  * invalid id.
  */
-export function userScopes(app: string, user: string, resourceServerId = DEFAULT_RESOURCE_SERVER_ID): string[] {
+export function userScopes(
+  app: string,
+  user: string,
+  resourceServerId = DEFAULT_RESOURCE_SERVER_ID,
+): string[] {
   const a = escapeId(validated(checkAppId(app)));
   const u = escapeId(validated(checkId(user, 'user id')));
   return [
@@ -52,7 +56,11 @@ export function userScopes(app: string, user: string, resourceServerId = DEFAULT
 
 /** Full access, for the router and the API (chat21-protocol.md §6.2). */
 export function serviceScopes(resourceServerId = DEFAULT_RESOURCE_SERVER_ID): string[] {
-  return [`${resourceServerId}.read:*/*/*`, `${resourceServerId}.write:*/*/*`, `${resourceServerId}.configure:*/*/*`];
+  return [
+    `${resourceServerId}.read:*/*/*`,
+    `${resourceServerId}.write:*/*/*`,
+    `${resourceServerId}.configure:*/*/*`,
+  ];
 }
 
 interface Grant {
@@ -149,7 +157,9 @@ export function scopeAllows(
   return scopes.some((scope) => {
     const grant = typeof scope === 'string' ? parseScope(scope, prefix) : undefined;
     if (grant === undefined || grant.permission !== request.permission) return false;
-    if (!wildcardMatch(request.vhost, grant.vhost) || !wildcardMatch(request.resource, grant.name)) return false;
+    const resourceMatches =
+      wildcardMatch(request.vhost, grant.vhost) && wildcardMatch(request.resource, grant.name);
+    if (!resourceMatches) return false;
     if (request.routingKey === undefined) return true;
     return grant.routingKey !== undefined && wildcardMatch(request.routingKey, grant.routingKey);
   });

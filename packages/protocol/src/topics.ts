@@ -91,8 +91,24 @@ export const TOPIC_TEMPLATES = {
     'clientupdated',
   ],
   conversationAdded: ['apps', '{app}', 'users', '{user}', 'conversations', '{conversWith}', 'clientadded'],
-  conversationUpdated: ['apps', '{app}', 'users', '{user}', 'conversations', '{conversWith}', 'clientupdated'],
-  conversationDeleted: ['apps', '{app}', 'users', '{user}', 'conversations', '{conversWith}', 'clientdeleted'],
+  conversationUpdated: [
+    'apps',
+    '{app}',
+    'users',
+    '{user}',
+    'conversations',
+    '{conversWith}',
+    'clientupdated',
+  ],
+  conversationDeleted: [
+    'apps',
+    '{app}',
+    'users',
+    '{user}',
+    'conversations',
+    '{conversWith}',
+    'clientdeleted',
+  ],
   archivedConversationAdded: [
     'apps',
     '{app}',
@@ -204,9 +220,10 @@ function diagnose(topic: string, levels: readonly string[], form: TopicForm): st
   if (form === 'amqp' && topic.includes('/')) return `an AMQP routing-key word must not contain '/'`;
   return BY_LEVEL_COUNT.has(levels.length)
     ? `unknown topic: no known ${levels.length}-level topic has these keywords`
-    : `unknown topic: no known topic has ${levels.length} levels`;
+    : `unknown topic: no known topic has ${levels.length} level${levels.length === 1 ? '' : 's'}`;
 }
 
+/** Reads a topic received in `form`; never throws, and accepts only the one spelling formatTopic produces. */
 export function parseTopic(topic: string, form: TopicForm): ParseResult {
   if (typeof topic !== 'string') return { ok: false, reason: 'topic must be a string' };
   const tooLong = lengthProblem(topic);

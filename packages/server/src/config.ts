@@ -62,7 +62,8 @@ export function loadConfig(env: Environment): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const setting = String(issue.path[0] ?? 'configuration');
-    const message = env[setting] === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message;
+    const message =
+      env[setting] === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message;
     throw new ConfigError(`${setting} ${message}`);
   }
   const e = parsed.data;

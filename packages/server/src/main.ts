@@ -1,25 +1,28 @@
 #!/usr/bin/env node
 import process from 'node:process';
+import { signUserToken } from './auth/tokens.js';
+import { parseCommand, USAGE } from './cli.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startRabbitRouter } from './router-service.js';
 
 /**
- * The composition root: the only place that reads the environment, installs signal handlers
- * and sets the exit code.
- *
- *   mercurio router   run the router against RabbitMQ and PostgreSQL (MERCURIO_AMQP_URL,
- *                     MERCURIO_DATABASE_URL, MERCURIO_JWT_SECRET)
+ * The composition root: the only place that reads the environment and the command line,
+ * installs signal handlers and sets the exit code.
  */
 async function main(argv: string[]): Promise<void> {
-  const command = argv[0] ?? 'router';
-  if (command !== 'router') {
-    console.error(`unknown command "${command}"; usage: mercurio router`);
-    process.exitCode = 2;
+  const command = parseCommand(argv);
+  if (command.name === 'help') {
+    console.log(USAGE);
     return;
   }
   const config = loadConfig(process.env);
+  if (command.name === 'token') {
+    const role = command.admin ? 'admin' : 'user';
+    console.log(await signUserToken(config.jwt, { ...command, role }));
+    return;
+  }
   const log = createLogger(config.logLevel);
   const running = await startRabbitRouter(config, log);
   let stopping = false;
@@ -35,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError) console.error(`mercurio: configuration error: ${error.message}`);
+  if (error instanceof ConfigError) console.error(`mercurio: ${error.message}\n${USAGE}`);
   else console.error('mercurio: failed to start:', error);
   process.exitCode = 1;
 });

@@ -35,10 +35,7 @@ export async function startRabbitRouter(config: Config, log: Logger): Promise<Ru
     await store.close();
     throw error;
   }
-  const router = new Router(
-    { store, settings: config.router, log, now: Date.now, newId: randomUUID },
-    bus,
-  );
+  const router = new Router({ store, settings: config.router, log, now: Date.now, newId: randomUUID }, bus);
   await router.start();
   return {
     router,

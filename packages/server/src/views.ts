@@ -1,4 +1,9 @@
-import { type ConversationView, type MessageCopy, MessageStatus, type MessageStatusCode } from '@mercurio/protocol';
+import {
+  type ConversationView,
+  type MessageCopy,
+  MessageStatus,
+  type MessageStatusCode,
+} from '@mercurio/protocol';
 import type { ConversationRecord, StoredMessage } from './store/store.js';
 
 /** A message as one inbox sees it: the stored body plus this copy's status and its sequence number. */

@@ -49,7 +49,11 @@ export async function signUserToken(settings: JwtSettings, request: UserTokenReq
 }
 
 /** A token for a backend component (router, API): full broker access. */
-export async function signServiceToken(settings: JwtSettings, service: string, ttlSeconds: number): Promise<string> {
+export async function signServiceToken(
+  settings: JwtSettings,
+  service: string,
+  ttlSeconds: number,
+): Promise<string> {
   return new SignJWT({ scope: serviceScopes(settings.resourceServerId), tiledesk_api_roles: 'admin' })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setJti(randomUUID())

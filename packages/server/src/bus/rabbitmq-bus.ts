@@ -95,12 +95,18 @@ export class RabbitBus implements Bus {
   }
 
   async #open(): Promise<void> {
-    const model = await amqp.connect(await this.#connectOptions(), { clientProperties: { connection_name: 'mercurio' } });
+    const model = await amqp.connect(await this.#connectOptions(), {
+      clientProperties: { connection_name: 'mercurio' },
+    });
     model.on('error', (error: Error) => this.#options.log.warn({ err: error }, 'AMQP connection error'));
     model.on('close', () => this.#onClose());
-    model.on('blocked', (reason: string) => this.#options.log.warn({ reason }, 'RabbitMQ blocked publishing'));
+    model.on('blocked', (reason: string) =>
+      this.#options.log.warn({ reason }, 'RabbitMQ blocked publishing'),
+    );
     const publisher = await model.createConfirmChannel();
-    publisher.on('error', (error: Error) => this.#options.log.warn({ err: error }, 'AMQP publisher channel error'));
+    publisher.on('error', (error: Error) =>
+      this.#options.log.warn({ err: error }, 'AMQP publisher channel error'),
+    );
     this.#model = model;
     this.#publisher = publisher;
     this.#consumerChannels = [];
@@ -151,7 +157,9 @@ export class RabbitBus implements Bus {
 
   async #startConsumer(model: ChannelModel, { spec, handler }: Consumer): Promise<void> {
     const channel = await model.createChannel();
-    channel.on('error', (error: Error) => this.#options.log.warn({ err: error, queue: spec.name }, 'AMQP channel error'));
+    channel.on('error', (error: Error) =>
+      this.#options.log.warn({ err: error, queue: spec.name }, 'AMQP channel error'),
+    );
     this.#consumerChannels.push(channel);
     const queue = `${this.#options.queuePrefix}.${spec.name}`;
     const transient = spec.ttlMs !== undefined;
@@ -159,7 +167,8 @@ export class RabbitBus implements Bus {
       durable: !transient,
       arguments: transient ? { 'x-message-ttl': spec.ttlMs, 'x-expires': 10 * 60_000 } : {},
     });
-    for (const kind of spec.kinds) await channel.bindQueue(queue, EXCHANGE, topicPattern(kind, 'amqp', spec.app));
+    for (const kind of spec.kinds)
+      await channel.bindQueue(queue, EXCHANGE, topicPattern(kind, 'amqp', spec.app));
     await channel.prefetch(spec.prefetch);
     await channel.consume(queue, (message) => {
       if (message) this.#track(this.#deliver(channel, message, handler));
@@ -177,7 +186,10 @@ export class RabbitBus implements Bus {
       });
       done = true;
     } catch (error) {
-      this.#options.log.error({ err: error, topic: message.fields.routingKey }, 'message processing failed; will retry');
+      this.#options.log.error(
+        { err: error, topic: message.fields.routingKey },
+        'message processing failed; will retry',
+      );
       await sleep(this.#options.retryDelayMs);
     }
     try {

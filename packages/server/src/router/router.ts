@@ -1,8 +1,8 @@
 import { type ErrorEvent, formatTopic, parseTopic, type Topic, type TopicKind } from '@mercurio/protocol';
 import type { Bus, ConsumerSpec, InboundMessage, Publication } from '../bus/bus.js';
 import { isMercurioError, type MercurioError } from '../errors.js';
-import { clientMessageId } from './decode.js';
 import { type Pipeline, type Pipelines, type RouterContext, senderOf } from './context.js';
+import { clientMessageId } from './decode.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { archivePipeline, unarchivePipeline } from './pipelines/archive.js';
 import { conversationUpdatePipeline } from './pipelines/conversation-update.js';
@@ -99,8 +99,16 @@ export class Router {
     }
   }
 
-  #refusal(topic: Topic | undefined, user: string | undefined, error: MercurioError, message: InboundMessage) {
-    this.#ctx.log.warn({ code: error.code, topic: message.topic, user, reason: error.message }, 'message refused');
+  #refusal(
+    topic: Topic | undefined,
+    user: string | undefined,
+    error: MercurioError,
+    message: InboundMessage,
+  ) {
+    this.#ctx.log.warn(
+      { code: error.code, topic: message.topic, user, reason: error.message },
+      'message refused',
+    );
     const app = topic && 'app' in topic ? topic.app : undefined;
     if (!user || !app) return [];
     const event: ErrorEvent = {

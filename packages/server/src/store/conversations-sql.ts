@@ -15,7 +15,11 @@ async function one(db: SqlExecutor, sql: string, params: unknown[]): Promise<Con
 }
 
 export function getConversation(db: SqlExecutor, app: string, owner: string, conversWith: string) {
-  return one(db, `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE ${WHERE_ONE}`, [app, owner, conversWith]);
+  return one(db, `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE ${WHERE_ONE}`, [
+    app,
+    owner,
+    conversWith,
+  ]);
 }
 
 export function markRead(db: SqlExecutor, app: string, reader: string, conversWith: string, seq: number) {
@@ -50,7 +54,13 @@ export function patchConversation(
   );
 }
 
-export function setArchived(db: SqlExecutor, app: string, owner: string, conversWith: string, archived: boolean) {
+export function setArchived(
+  db: SqlExecutor,
+  app: string,
+  owner: string,
+  conversWith: string,
+  archived: boolean,
+) {
   return one(
     db,
     `UPDATE conversations SET archived = $4 WHERE ${WHERE_ONE} RETURNING ${CONVERSATION_COLUMNS}`,
@@ -58,7 +68,12 @@ export function setArchived(db: SqlExecutor, app: string, owner: string, convers
   );
 }
 
-export async function directPeers(db: SqlExecutor, app: string, user: string, limit: number): Promise<string[]> {
+export async function directPeers(
+  db: SqlExecutor,
+  app: string,
+  user: string,
+  limit: number,
+): Promise<string[]> {
   const { rows } = await db.query<{ convers_with: string }>(
     `SELECT convers_with FROM conversations
      WHERE app_id = $1 AND owner = $2 AND channel_type = 'direct' AND convers_with <> owner

@@ -20,7 +20,16 @@ export async function createGroupIfAbsent(
   const { rows } = await tx.query(
     `INSERT INTO groups (app_id, group_id, name, owner, attributes, volatile, created_on, updated_on)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (app_id, group_id) DO NOTHING RETURNING group_id`,
-    [group.app, group.uid, group.name, group.owner, group.attributes, group.volatile, group.createdOn, group.updatedOn],
+    [
+      group.app,
+      group.uid,
+      group.name,
+      group.owner,
+      group.attributes,
+      group.volatile,
+      group.createdOn,
+      group.updatedOn,
+    ],
   );
   if (rows.length === 0) return { group: (await getGroup(tx, group.app, group.uid))!, created: false };
   await tx.query(

@@ -8,9 +8,19 @@ import {
   toMessage,
 } from './rows.js';
 import { type SqlExecutor, sqlState, UNIQUE_VIOLATION } from './sql.js';
-import type { ConversationDelivery, ConversationRecord, NewMessage, RecordedMessage, StoredMessage } from './store.js';
+import type {
+  ConversationDelivery,
+  ConversationRecord,
+  NewMessage,
+  RecordedMessage,
+  StoredMessage,
+} from './store.js';
 
-export async function findMessage(db: SqlExecutor, app: string, messageId: string): Promise<StoredMessage | null> {
+export async function findMessage(
+  db: SqlExecutor,
+  app: string,
+  messageId: string,
+): Promise<StoredMessage | null> {
   const { rows } = await db.query<MessageRow>(
     `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND message_id = $2`,
     [app, messageId],
@@ -60,7 +70,10 @@ export async function insertMessage(
 
 function duplicateOf(existing: StoredMessage, message: NewMessage): RecordedMessage {
   if (existing.sender !== message.sender) {
-    throw new MercurioError('message_id_conflict', `message_id ${message.messageId} is already used by another sender`);
+    throw new MercurioError(
+      'message_id_conflict',
+      `message_id ${message.messageId} is already used by another sender`,
+    );
   }
   return { message: existing, duplicate: true, unarchived: [] };
 }

@@ -46,8 +46,16 @@ export async function setPresence(
   return { before: before[0]!.status, after: after[0]!.status };
 }
 
-export async function getPresence(db: SqlExecutor, app: string, users: readonly string[]): Promise<UserPresence[]> {
-  const { rows } = await db.query<{ user_id: string; status: PresenceStatus | null; last_online: number | null }>(
+export async function getPresence(
+  db: SqlExecutor,
+  app: string,
+  users: readonly string[],
+): Promise<UserPresence[]> {
+  const { rows } = await db.query<{
+    user_id: string;
+    status: PresenceStatus | null;
+    last_online: number | null;
+  }>(
     `SELECT u.user_id, p.status, p.last_online FROM unnest($2::text[]) AS u(user_id)
      LEFT JOIN presence_users p ON p.app_id = $1 AND p.user_id = u.user_id`,
     [app, users],

@@ -21,6 +21,7 @@ export interface SqlDatabase extends SqlExecutor {
 export const UNIQUE_VIOLATION = '23505';
 
 export function sqlState(error: unknown): string | undefined {
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
+    return error.code;
   return undefined;
 }

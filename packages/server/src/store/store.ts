@@ -22,7 +22,12 @@ export interface Store {
     conversWith: string,
     patch: { isNew: boolean },
   ): Promise<ConversationRecord | null>;
-  setArchived(app: string, owner: string, conversWith: string, archived: boolean): Promise<ConversationRecord | null>;
+  setArchived(
+    app: string,
+    owner: string,
+    conversWith: string,
+    archived: boolean,
+  ): Promise<ConversationRecord | null>;
   getConversation(app: string, owner: string, conversWith: string): Promise<ConversationRecord | null>;
 
   getGroup(app: string, groupId: string): Promise<GroupRecord | null>;
@@ -30,7 +35,13 @@ export interface Store {
   createGroupIfAbsent(group: GroupRecord): Promise<{ group: GroupRecord; created: boolean }>;
 
   /** Records a client of the user going on- or offline; returns the user's status before and after. */
-  setPresence(app: string, user: string, clientId: string, online: boolean, at: number): Promise<PresenceChange>;
+  setPresence(
+    app: string,
+    user: string,
+    clientId: string,
+    online: boolean,
+    at: number,
+  ): Promise<PresenceChange>;
   getPresence(app: string, users: readonly string[]): Promise<UserPresence[]>;
   /** Users with a direct conversation with `user`, most recent first. */
   directPeers(app: string, user: string, limit: number): Promise<string[]>;

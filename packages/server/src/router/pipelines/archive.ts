@@ -9,10 +9,17 @@ type ArchiveTopic = TopicOf<'archive'> | TopicOf<'unarchive'>;
 
 const orderKey = (topic: ArchiveTopic) => `${topic.app}/c/${topic.user}/${topic.conversWith}`;
 
-async function setArchived(ctx: RouterContext, topic: ArchiveTopic, archived: boolean): Promise<ConversationRecord> {
+async function setArchived(
+  ctx: RouterContext,
+  topic: ArchiveTopic,
+  archived: boolean,
+): Promise<ConversationRecord> {
   const conversation = await ctx.store.setArchived(topic.app, topic.user, topic.conversWith, archived);
   if (!conversation) {
-    throw new MercurioError('conversation_not_found', `${topic.user} has no conversation with ${topic.conversWith}`);
+    throw new MercurioError(
+      'conversation_not_found',
+      `${topic.user} has no conversation with ${topic.conversWith}`,
+    );
   }
   return conversation;
 }
@@ -38,7 +45,11 @@ export const unarchivePipeline: Pipeline<'unarchive'> = {
   },
 };
 
-function unarchiveEvents(app: string, view: ReturnType<typeof conversationView>, user: string): Publication[] {
+function unarchiveEvents(
+  app: string,
+  view: ReturnType<typeof conversationView>,
+  user: string,
+): Publication[] {
   const conversWith = view.conversWith;
   return [
     { topic: { kind: 'archivedConversationDeleted', app, user, conversWith }, payload: view },

@@ -13,7 +13,10 @@ export const conversationUpdatePipeline: Pipeline<'conversationUpdate'> = {
   async run(ctx, { topic, body }) {
     const patch = decodePayload(body, ConversationPatchSchema, ctx.settings.maxPayloadBytes);
     if (patch.is_new === undefined) {
-      throw new MercurioError('invalid_payload', 'is_new (boolean) is the only conversation field a client may change');
+      throw new MercurioError(
+        'invalid_payload',
+        'is_new (boolean) is the only conversation field a client may change',
+      );
     }
     const { app, user, conversWith } = topic;
     const conversation = await ctx.store.patchConversation(app, user, conversWith, { isNew: patch.is_new });

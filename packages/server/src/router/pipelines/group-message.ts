@@ -38,7 +38,9 @@ export async function groupMessage(
   }
   const hiddenFor = payload.attributes?.hiddenFor;
   const members = group.members.filter((member) => member !== hiddenFor);
-  const inline = payload.group ? { group: { ...payload.group, uid: groupId, members: membersMap(group) } } : {};
+  const inline = payload.group
+    ? { group: { ...payload.group, uid: groupId, members: membersMap(group) } }
+    : {};
   const message = newMessage(ctx, topic, payload, 'group', inline);
   const deliveries = updatesConversations(payload)
     ? members.map((member) => ({ owner: member, conversWith: groupId, isSender: member === sender }))
@@ -65,7 +67,10 @@ async function createInlineGroup(
     if (member !== topic.recipient) members.add(member);
   }
   if (members.size > MAX_INLINE_GROUP_MEMBERS) {
-    throw new MercurioError('invalid_payload', `an inline group has at most ${MAX_INLINE_GROUP_MEMBERS} members`);
+    throw new MercurioError(
+      'invalid_payload',
+      `an inline group has at most ${MAX_INLINE_GROUP_MEMBERS} members`,
+    );
   }
   const now = ctx.now();
   const { group } = await ctx.store.createGroupIfAbsent({

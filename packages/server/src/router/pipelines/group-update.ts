@@ -20,6 +20,11 @@ export const groupUpdatePipeline: Pipeline<'groupsUpdate'> = {
     const payload = { ...command.group, appId: topic.app };
     return Object.keys(command.notify_to)
       .filter((member) => checkId(member).ok)
-      .map((member): Publication => ({ topic: { kind: 'groupUpdated', app: topic.app, user: member, groupId }, payload }));
+      .map(
+        (member): Publication => ({
+          topic: { kind: 'groupUpdated', app: topic.app, user: member, groupId },
+          payload,
+        }),
+      );
   },
 };

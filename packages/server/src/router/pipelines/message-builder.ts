@@ -5,7 +5,16 @@ import type { RouterContext } from '../context.js';
 type OutgoingTopic = TopicOf<'outgoing'>;
 
 /** Keys the router sets on every message; a client's values for them are discarded. */
-const ROUTER_OWNED = ['message_id', 'sender', 'recipient', 'app_id', 'timestamp', 'status', 'seq', '__history'];
+const ROUTER_OWNED = [
+  'message_id',
+  'sender',
+  'recipient',
+  'app_id',
+  'timestamp',
+  'status',
+  'seq',
+  '__history',
+];
 
 /** The message as stored: the client's payload with the router-owned keys set. */
 export function newMessage(
@@ -33,7 +42,11 @@ export function newMessage(
     sender: topic.user,
     recipient: topic.recipient,
     channelType,
-    conversationKey: conversationKey(channelType, channelType === 'group' ? topic.recipient : topic.user, topic.recipient),
+    conversationKey: conversationKey(
+      channelType,
+      channelType === 'group' ? topic.recipient : topic.user,
+      topic.recipient,
+    ),
     body,
     text: typeof payload.text === 'string' ? payload.text : null,
     createdAt,
@@ -44,4 +57,3 @@ export function newMessage(
 export function updatesConversations(payload: OutgoingMessage): boolean {
   return payload.attributes?.updateconversation !== false;
 }
-

@@ -4,9 +4,9 @@ import { type ConversationDelivery, conversationKey, type RecordedMessage } from
 import { messageCopy } from '../../views.js';
 import type { Pipeline, RouterContext } from '../context.js';
 import { decodePayload } from '../decode.js';
-import { newMessage, updatesConversations } from './message-builder.js';
-import { groupMessage } from './group-message.js';
 import { unarchivedEvents } from './archive.js';
+import { groupMessage } from './group-message.js';
+import { newMessage, updatesConversations } from './message-builder.js';
 
 type OutgoingTopic = TopicOf<'outgoing'>;
 
@@ -29,7 +29,11 @@ export const outgoingPipeline: Pipeline<'outgoing'> = {
   },
 };
 
-async function directMessage(ctx: RouterContext, topic: OutgoingTopic, payload: OutgoingMessage): Promise<Publication[]> {
+async function directMessage(
+  ctx: RouterContext,
+  topic: OutgoingTopic,
+  payload: OutgoingMessage,
+): Promise<Publication[]> {
   const { app, user: sender, recipient } = topic;
   const message = newMessage(ctx, topic, payload, 'direct');
   const toSelf = sender === recipient;

@@ -23,7 +23,10 @@ export const presencePipeline: Pipeline<'presence'> = {
     if (change.after === 'offline') event.last_online = now;
     const peers = await ctx.store.directPeers(app, user, ctx.settings.presencePeerLimit);
     return peers.map(
-      (peer): Publication => ({ topic: { kind: 'presenceChanged', app, user: peer, peer: user }, payload: event }),
+      (peer): Publication => ({
+        topic: { kind: 'presenceChanged', app, user: peer, peer: user },
+        payload: event,
+      }),
     );
   },
 };

@@ -44,7 +44,13 @@ export const receiptPipeline: Pipeline<'messageUpdate'> = {
       // The sender sees the receipt in their own conversation: with the reader, or the group.
       const senderConversation = message.channelType === 'group' ? message.recipient : reader;
       events.push({
-        topic: { kind: 'messageUpdated', app, user: message.sender, conversWith: senderConversation, messageId },
+        topic: {
+          kind: 'messageUpdated',
+          app,
+          user: message.sender,
+          conversWith: senderConversation,
+          messageId,
+        },
         payload: {
           timelineOf: message.sender,
           message_id: messageId,
@@ -57,7 +63,11 @@ export const receiptPipeline: Pipeline<'messageUpdate'> = {
   },
 };
 
-async function assertRecipient(ctx: RouterContext, topic: ReceiptTopic, message: StoredMessage): Promise<void> {
+async function assertRecipient(
+  ctx: RouterContext,
+  topic: ReceiptTopic,
+  message: StoredMessage,
+): Promise<void> {
   const { user: reader, conversWith } = topic;
   const refuse = () =>
     new MercurioError('not_a_recipient', `${reader} is not a recipient of message ${message.messageId}`);

@@ -23,7 +23,9 @@ export const typingPipeline: Pipeline<'typing'> = {
     const group = await ctx.store.getGroup(app, conversWith);
     if (!group) {
       if (conversWith === user) return [];
-      return [{ topic: { kind: 'typingChanged', app, user: conversWith, conversWith: user }, payload: event(user) }];
+      return [
+        { topic: { kind: 'typingChanged', app, user: conversWith, conversWith: user }, payload: event(user) },
+      ];
     }
     if (!group.members.includes(user)) {
       throw new MercurioError('not_a_member', `${user} is not a member of group ${conversWith}`);
@@ -31,6 +33,11 @@ export const typingPipeline: Pipeline<'typing'> = {
     const payloadForGroup = event(conversWith);
     return group.members
       .filter((member) => member !== user)
-      .map((member): Publication => ({ topic: { kind: 'typingChanged', app, user: member, conversWith }, payload: payloadForGroup }));
+      .map(
+        (member): Publication => ({
+          topic: { kind: 'typingChanged', app, user: member, conversWith },
+          payload: payloadForGroup,
+        }),
+      );
   },
 };

@@ -1,0 +1,44 @@
+import { parseArgs } from 'node:util';
+import { checkAppId, checkId } from '@mercurio/protocol';
+import { ConfigError } from './errors.js';
+
+export type Command =
+  | { name: 'router' }
+  | { name: 'token'; app: string; user: string; ttlSeconds: number; admin: boolean }
+  | { name: 'help' };
+
+export const USAGE = `usage:
+  mercurio router                                   run the router (RabbitMQ + PostgreSQL)
+  mercurio token --app <app> --user <user> [--ttl <seconds>] [--admin]
+                                                    print a client JWT signed with MERCURIO_JWT_SECRET
+settings are read from the environment: see docs/operations.md`;
+
+/** Parses the command line; a bad argument is a ConfigError with a one-line message. */
+export function parseCommand(argv: readonly string[]): Command {
+  const [name = 'router', ...rest] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') return { name: 'help' };
+  if (name === 'router') {
+    if (rest.length > 0) throw new ConfigError(`router takes no arguments (got "${rest.join(' ')}")`);
+    return { name };
+  }
+  if (name === 'token') {
+    const { values } = parseArgs({
+      args: [...rest],
+      options: {
+        app: { type: 'string' },
+        user: { type: 'string' },
+        ttl: { type: 'string', default: '86400' },
+        admin: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    const app = checkAppId(values.app);
+    if (!app.ok) throw new ConfigError(`--app: ${app.reason}`);
+    const user = checkId(values.user, 'user id');
+    if (!user.ok) throw new ConfigError(`--user: ${user.reason}`);
+    const ttlSeconds = Number(values.ttl);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new ConfigError('--ttl must be a whole number of seconds');
+    return { name, app: app.value, user: user.value, ttlSeconds, admin: values.admin };
+  }
+  throw new ConfigError(`unknown command "${name}"`);
+}

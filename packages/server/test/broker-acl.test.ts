@@ -1,0 +1,71 @@
+import { userScopes } from '@mercurio/protocol';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestClient } from './support/mqtt-client.js';
+import { services } from './support/services.js';
+import { TestStack } from './support/stack.js';
+
+/** What RabbitMQ's OAuth2 plugin refuses, seen from a real MQTT client over WebSocket. */
+describe('the broker enforces each user’s topic permissions from the JWT', () => {
+  const stack = new TestStack('acl');
+
+  beforeAll(() => stack.startRouter());
+  afterAll(() => stack.close());
+
+  const sign = (claims: Record<string, unknown>, secret: string, expiresIn: string | number) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(String(claims.sub))
+      .setAudience(['rabbitmq', String(claims.sub)])
+      .setIssuedAt()
+      .setExpirationTime(expiresIn)
+      .sign(new TextEncoder().encode(secret));
+
+  const connectWith = (token: string) => TestClient.connect(services().wsUrl, token);
+
+  it('a valid token connects and may use its own namespace', async () => {
+    const client = await stack.client('owner');
+    await client.publish(stack.topic('users', 'owner', 'anything'), { ok: true });
+    await client.waitFor((m) => m.topic === stack.topic('users', 'owner', 'anything'));
+    expect(client.closed).toBe(false);
+  });
+
+  it("closes the connection of a client that publishes into another user's inbox", async () => {
+    const victim = await stack.client('victim');
+    const intruder = await stack.client('intruder', { subscribe: false });
+    intruder
+      .publish(stack.topic('users', 'victim', 'messages', 'intruder', 'clientadded'), { text: 'fake' })
+      .catch(() => {});
+    await intruder.waitForClose();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(victim.received.some((m) => m.payload.text === 'fake')).toBe(false);
+  });
+
+  it('closes the connection of a client that sends as another user', async () => {
+    const intruder = await stack.client('intruder2', { subscribe: false });
+    intruder.publish(stack.outgoing('victim', 'intruder2'), { text: 'as victim' }).catch(() => {});
+    await intruder.waitForClose();
+  });
+
+  it("closes the connection of a client that subscribes to another user's inbox", async () => {
+    const intruder = await stack.client('intruder3', { subscribe: false });
+    intruder.subscribe(stack.topic('users', 'victim', '#')).catch(() => {});
+    await intruder.waitForClose();
+  });
+
+  it('refuses an expired token at connect', async () => {
+    const claims = { sub: 'late', scope: userScopes(stack.app, 'late') };
+    const expired = await sign(claims, services().jwtSecret, Math.floor(Date.now() / 1000) - 60);
+    await expect(connectWith(expired)).rejects.toThrow(/Not authorized|Bad username or password|refused/i);
+  });
+
+  it('refuses a token with a wrong signature at connect', async () => {
+    const claims = { sub: 'forger', scope: userScopes(stack.app, 'forger') };
+    const forged = await sign(claims, 'not-the-secret-not-the-secret-not-the-secret', '1h');
+    await expect(connectWith(forged)).rejects.toThrow(/Not authorized|Bad username or password|refused/i);
+  });
+
+  it('refuses a connection without a token', async () => {
+    await expect(TestClient.connect(services().wsUrl, '')).rejects.toThrow();
+  });
+});

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: type-check, lint, then every test. The server tests start a throwaway
+# RabbitMQ and PostgreSQL (scripts/services.sh) once for the run and stop them afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== type-check" >&2
+npx tsc -b
+echo "== lint" >&2
+npx biome check .
+echo "== tests" >&2
+npx vitest run "$@"
