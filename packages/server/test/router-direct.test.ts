@@ -54,7 +54,7 @@ describe('direct messages through RabbitMQ and the router', () => {
     expect(typeof delivered.payload.timestamp).toBe('number');
 
     const { rows } = await stack.sql.query(
-      'SELECT sender, recipient, seq, text FROM messages WHERE app_id = $1',
+      'SELECT sender, recipient, seq::int, text FROM messages WHERE app_id = $1',
       [stack.app],
     );
     expect(rows).toEqual([{ sender: 'alice', recipient: 'bob', seq: 1, text: 'hello bob' }]);
@@ -62,7 +62,7 @@ describe('direct messages through RabbitMQ and the router', () => {
 
   it('keeps conversation rows for both users, with an unread count for the recipient only', async () => {
     const { rows } = await stack.sql.query(
-      `SELECT owner, convers_with, unread_count, is_new, last_seq, read_seq, archived
+      `SELECT owner, convers_with, unread_count, is_new, last_seq::int, read_seq::int, archived
        FROM conversations WHERE app_id = $1 ORDER BY owner`,
       [stack.app],
     );

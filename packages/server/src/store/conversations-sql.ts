@@ -26,9 +26,9 @@ export function markRead(db: SqlExecutor, app: string, reader: string, conversWi
   return one(
     db,
     `UPDATE conversations c SET
-       read_seq = GREATEST(c.read_seq, $4),
-       unread_count = ${UNREAD_AFTER('GREATEST(c.read_seq, $4)')},
-       is_new = c.is_new AND ${UNREAD_AFTER('GREATEST(c.read_seq, $4)')} > 0
+       read_seq = GREATEST(c.read_seq, $4::bigint),
+       unread_count = ${UNREAD_AFTER('GREATEST(c.read_seq, $4::bigint)')},
+       is_new = c.is_new AND ${UNREAD_AFTER('GREATEST(c.read_seq, $4::bigint)')} > 0
      WHERE ${WHERE_ONE} RETURNING ${CONVERSATION_COLUMNS}`,
     [app, reader, conversWith, seq],
   );
@@ -46,9 +46,9 @@ export function patchConversation(
   return one(
     db,
     `UPDATE conversations c SET
-       is_new = $4,
-       read_seq = CASE WHEN $4 THEN c.read_seq ELSE c.last_seq END,
-       unread_count = CASE WHEN $4 THEN c.unread_count ELSE 0 END
+       is_new = $4::boolean,
+       read_seq = CASE WHEN $4::boolean THEN c.read_seq ELSE c.last_seq END,
+       unread_count = CASE WHEN $4::boolean THEN c.unread_count ELSE 0 END
      WHERE ${WHERE_ONE} RETURNING ${CONVERSATION_COLUMNS}`,
     [app, owner, conversWith, patch.isNew],
   );

@@ -98,8 +98,9 @@ async function upsertConversations(
   await tx.query(
     `INSERT INTO conversations AS c (app_id, owner, convers_with, conversation_key, channel_type, last_seq,
        last_message, unread_count, read_seq, archived, is_new, updated_at)
-     SELECT $1, d.owner, d.convers_with, $2, $3, $4, $5, CASE WHEN d.is_sender THEN 0 ELSE 1 END,
-       CASE WHEN d.is_sender THEN $4 ELSE 0 END, false, NOT d.is_sender, $6
+     SELECT $1::text, d.owner, d.convers_with, $2::text, $3::text, $4::bigint, $5::jsonb,
+       CASE WHEN d.is_sender THEN 0 ELSE 1 END, CASE WHEN d.is_sender THEN $4::bigint ELSE 0 END,
+       false, NOT d.is_sender, $6::bigint
      FROM unnest($7::text[], $8::text[], $9::boolean[]) AS d(owner, convers_with, is_sender)
      ON CONFLICT (app_id, owner, convers_with) DO UPDATE SET
        last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq),

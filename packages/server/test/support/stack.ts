@@ -34,7 +34,12 @@ export class TestStack {
       MERCURIO_RETRY_DELAY_MS: '100',
       ...overrides,
     });
-    this.sql = new pg.Pool({ connectionString: env.pgUrl, max: 2 });
+    // Read bigint columns (seq) as numbers, as the store does.
+    const types = {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format),
+    } as pg.CustomTypesConfig;
+    this.sql = new pg.Pool({ connectionString: env.pgUrl, max: 2, types });
   }
 
   /** The environment a router child process needs to join this stack. */
