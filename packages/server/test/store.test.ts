@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MercurioError } from '../src/errors.js';
-import { createPgDatabase } from '../src/store/pg-database.js';
 import { migrate } from '../src/store/migrate.js';
+import { createPgDatabase } from '../src/store/pg-database.js';
 import { openSqlStore } from '../src/store/sql-store.js';
-import { type ConversationDelivery, conversationKey, type NewMessage, type Store } from '../src/store/store.js';
+import {
+  type ConversationDelivery,
+  conversationKey,
+  type NewMessage,
+  type Store,
+} from '../src/store/store.js';
 import { services } from './support/services.js';
 
 /** The Store against a real PostgreSQL. */
@@ -44,11 +49,21 @@ describe('Store on PostgreSQL', () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => store.recordMessage(direct('a', 'b', `m${i}`), both('a', 'b'))),
     );
-    expect(results.map((r) => r.message.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(results.map((r) => r.message.seq).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     const other = await store.recordMessage(direct('a', 'c', 'elsewhere'), both('a', 'c'));
     expect(other.message.seq).toBe(1);
-    expect(await store.getConversation(app, 'b', 'a')).toMatchObject({ unreadCount: 50, lastSeq: 50, isNew: true });
-    expect(await store.getConversation(app, 'a', 'b')).toMatchObject({ unreadCount: 0, readSeq: 50, isNew: false });
+    expect(await store.getConversation(app, 'b', 'a')).toMatchObject({
+      unreadCount: 50,
+      lastSeq: 50,
+      isNew: true,
+    });
+    expect(await store.getConversation(app, 'a', 'b')).toMatchObject({
+      unreadCount: 0,
+      readSeq: 50,
+      isNew: false,
+    });
   });
 
   it('stores a message once per id, even when the same id is written concurrently', async () => {
@@ -59,11 +74,13 @@ describe('Store on PostgreSQL', () => {
     expect(await store.getConversation(app, 'b', 'a')).toMatchObject({ unreadCount: 51 });
   });
 
-  it("refuses an id already used by another sender, and keeps the original", async () => {
+  it('refuses an id already used by another sender, and keeps the original', async () => {
     const first = direct('a', 'b', 'original');
     await store.recordMessage(first, both('a', 'b'));
     const thief = direct('b', 'a', 'copy', first.messageId);
-    await expect(store.recordMessage(thief, both('b', 'a'))).rejects.toMatchObject({ code: 'message_id_conflict' });
+    await expect(store.recordMessage(thief, both('b', 'a'))).rejects.toMatchObject({
+      code: 'message_id_conflict',
+    });
     await expect(store.recordMessage(thief, both('b', 'a'))).rejects.toBeInstanceOf(MercurioError);
     expect((await store.findMessage(app, first.messageId))?.text).toBe('original');
   });

@@ -53,7 +53,9 @@ export class TestClient {
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
       client.once('error', reject);
-      client.once('close', () => reject(testClient.closeReason ?? new Error('connection closed before CONNACK')));
+      client.once('close', () =>
+        reject(testClient.closeReason ?? new Error('connection closed before CONNACK')),
+      );
     });
     return testClient;
   }
@@ -81,23 +83,32 @@ export class TestClient {
   }
 
   /** Resolves once `count` matching messages have been received. */
-  waitForCount(
+  async waitForCount(
     match: (message: Received) => boolean,
     count: number,
     timeoutMs = 10_000,
   ): Promise<Received[]> {
+    let found: Received[] = [];
+    const describe = () => `${found.length} of ${count} expected messages`;
+    await this.waitUntil(() => (found = this.received.filter(match)).length >= count, timeoutMs, describe);
+    return found;
+  }
+
+  /** Resolves once `condition` holds; it is checked now and after every message received. */
+  waitUntil(
+    condition: () => boolean,
+    timeoutMs = 10_000,
+    describe = () => 'condition not met',
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const found = this.received.filter(match);
-        if (found.length >= count) {
-          finish();
-          resolve(found);
-        }
+        if (!condition()) return;
+        finish();
+        resolve();
       };
       const timer = setTimeout(() => {
         finish();
-        const got = this.received.filter(match).length;
-        reject(new Error(`timed out after ${timeoutMs} ms: ${got} of ${count} expected messages`));
+        reject(new Error(`timed out after ${timeoutMs} ms: ${describe()}`));
       }, timeoutMs);
       const finish = () => {
         clearTimeout(timer);
