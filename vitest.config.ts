@@ -1,8 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Workspace packages export their TypeScript sources under the "mercurio-source" condition,
-// so tests run against src/ without a build step.
-const resolve = { conditions: ['mercurio-source'] };
+// Tests run against the workspace packages' TypeScript sources, never a stale dist/.
+const resolve = {
+  alias: {
+    '@mercurio/protocol': fileURLToPath(new URL('./packages/protocol/src/index.ts', import.meta.url)),
+  },
+};
 
 export default defineConfig({
   resolve,

@@ -33,11 +33,36 @@ function escapeId(id: string): string {
 }
 
 /**
- * Chat21's client scopes (chat21-protocol.md §6.1) for any app: read and write in the user's
- * own inbox namespace, write to the user's own outgoing namespace. Throws TypeError for an
- * invalid id.
+ * A client's scopes: publish and bind only in the user's own inbox namespace on `amq.topic`,
+ * publish to the user's own outgoing namespace, and declare/bind/consume the queues RabbitMQ's
+ * MQTT plugin creates for subscriptions (`mqtt-subscription-<clientId>qos<n>`).
+ *
+ * Chat21 (chat21-protocol.md §6.1) grants the same topic patterns but on every queue and exchange
+ * name (`*\/*\/…`) and `configure:*\/*\/*`: because the routing-key part is ignored for queue
+ * access, a client reaching the AMQP port could consume or delete the router's queues. Naming
+ * `amq.topic` and `mqtt-subscription-*` closes that. Chat21-issued tokens keep working.
+ * Throws TypeError for an invalid id.
  */
 export function userScopes(
+  app: string,
+  user: string,
+  resourceServerId = DEFAULT_RESOURCE_SERVER_ID,
+): string[] {
+  const a = escapeId(validated(checkAppId(app)));
+  const u = escapeId(validated(checkId(user, 'user id')));
+  const rs = resourceServerId;
+  return [
+    `${rs}.read:*/amq.topic/apps.${a}.users.${u}.*`,
+    `${rs}.write:*/amq.topic/apps.${a}.users.${u}.*`,
+    `${rs}.write:*/amq.topic/apps.${a}.outgoing.users.${u}.*`,
+    `${rs}.read:*/mqtt-subscription-*`,
+    `${rs}.write:*/mqtt-subscription-*`,
+    `${rs}.configure:*/mqtt-subscription-*`,
+  ];
+}
+
+/** Chat21's own client scope set (what Tiledesk issues): accepted, but broader than userScopes. */
+export function chat21UserScopes(
   app: string,
   user: string,
   resourceServerId = DEFAULT_RESOURCE_SERVER_ID,
@@ -48,8 +73,6 @@ export function userScopes(
     `${resourceServerId}.read:*/*/apps.${a}.users.${u}.*`,
     `${resourceServerId}.write:*/*/apps.${a}.users.${u}.*`,
     `${resourceServerId}.write:*/*/apps.${a}.outgoing.users.${u}.*`,
-    // Configure stays broad, as in Chat21: RabbitMQ's MQTT plugin declares a queue per
-    // subscription (mqtt-subscription-<clientId>qos<n>) whose name the client chooses.
     `${resourceServerId}.configure:*/*/*`,
   ];
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AccessRequest,
+  chat21UserScopes,
   DEFAULT_RESOURCE_SERVER_ID,
   type Permission,
   scopeAllows,
@@ -30,19 +31,33 @@ const resource = (permission: Permission, name: string, vhost = '/'): AccessRequ
 });
 
 describe('userScopes', () => {
-  it("is Chat21's client scope set (chat21-protocol.md §6.1)", () => {
+  it("is Chat21's topic patterns, limited to amq.topic and the MQTT plugin's subscription queues", () => {
     expect(U1).toEqual([
+      'rabbitmq.read:*/amq.topic/apps.tilechat.users.U1.*',
+      'rabbitmq.write:*/amq.topic/apps.tilechat.users.U1.*',
+      'rabbitmq.write:*/amq.topic/apps.tilechat.outgoing.users.U1.*',
+      'rabbitmq.read:*/mqtt-subscription-*',
+      'rabbitmq.write:*/mqtt-subscription-*',
+      'rabbitmq.configure:*/mqtt-subscription-*',
+    ]);
+    expect(userScopes('support', 'bot@x:1', 'mercurio')[2]).toBe(
+      'mercurio.write:*/amq.topic/apps.support.outgoing.users.bot@x:1.*',
+    );
+    expect(chat21UserScopes('tilechat', 'U1')).toEqual([
       'rabbitmq.read:*/*/apps.tilechat.users.U1.*',
       'rabbitmq.write:*/*/apps.tilechat.users.U1.*',
       'rabbitmq.write:*/*/apps.tilechat.outgoing.users.U1.*',
       'rabbitmq.configure:*/*/*',
     ]);
-    expect(userScopes('support', 'bot@x:1', 'mercurio')).toEqual([
-      'mercurio.read:*/*/apps.support.users.bot@x:1.*',
-      'mercurio.write:*/*/apps.support.users.bot@x:1.*',
-      'mercurio.write:*/*/apps.support.outgoing.users.bot@x:1.*',
-      'mercurio.configure:*/*/*',
-    ]);
+  });
+
+  it("grants no access to the router's queues or other exchanges (Chat21's set does)", () => {
+    for (const permission of ['read', 'write', 'configure'] as const) {
+      expect(scopeAllows(U1, resource(permission, 'mercurio.messages'))).toBe(false);
+      expect(scopeAllows(U1, resource(permission, 'mqtt-subscription-U1-abcqos1'))).toBe(true);
+    }
+    expect(scopeAllows(U1, resource('write', 'amq.fanout'))).toBe(false);
+    expect(scopeAllows(chat21UserScopes('tilechat', 'U1'), resource('read', 'mercurio.messages'))).toBe(true);
   });
 
   it('refuses ids that would widen or bend the patterns', () => {
@@ -57,7 +72,7 @@ describe('userScopes', () => {
 
   it("escapes '%' so that an id cannot decode to another user's id", () => {
     const scopes = userScopes('tilechat', 'U%31');
-    expect(scopes[0]).toBe('rabbitmq.read:*/*/apps.tilechat.users.U%2531.*');
+    expect(scopes[0]).toBe('rabbitmq.read:*/amq.topic/apps.tilechat.users.U%2531.*');
     expect(scopeAllows(scopes, publish('apps.tilechat.users.U%31.messages.U2.m1.update'))).toBe(true);
     expect(scopeAllows(scopes, publish('apps.tilechat.users.U1.messages.U2.m1.update'))).toBe(false);
   });
@@ -139,7 +154,7 @@ describe('scopeAllows', () => {
     ['declare an MQTT subscription queue', U1, resource('configure', 'mqtt-subscription-c1qos0'), true],
     ['consume from that queue', U1, resource('read', 'mqtt-subscription-c1qos0'), true],
     ['write to the exchange', U1, resource('write', 'amq.topic'), true],
-    ['read any queue in another vhost', U1, resource('read', 'q', 'other'), true],
+    ['read a queue that is not an MQTT subscription queue', U1, resource('read', 'q', 'other'), false],
     // Scope grammar
     ['another resource server', ['other.write:*/*/*'], publish('a'), false],
     ['a prefix without the dot', ['rabbitmqx.write:*/*/*'], publish('a'), false],

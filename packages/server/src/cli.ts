@@ -37,7 +37,8 @@ export function parseCommand(argv: readonly string[]): Command {
     const user = checkId(values.user, 'user id');
     if (!user.ok) throw new ConfigError(`--user: ${user.reason}`);
     const ttlSeconds = Number(values.ttl);
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new ConfigError('--ttl must be a whole number of seconds');
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)
+      throw new ConfigError('--ttl must be a whole number of seconds');
     return { name, app: app.value, user: user.value, ttlSeconds, admin: values.admin };
   }
   throw new ConfigError(`unknown command "${name}"`);

@@ -1,4 +1,5 @@
-import { userScopes } from '@mercurio/protocol';
+import { chat21UserScopes, userScopes } from '@mercurio/protocol';
+import amqp from 'amqplib';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from './support/mqtt-client.js';
@@ -23,7 +24,10 @@ describe('the broker enforces each user’s topic permissions from the JWT', () 
 
   // Over TCP RabbitMQ answers CONNACK "not authorized"; over Web-MQTT it closes the socket
   // before any CONNACK. Either way the client never gets a session.
-  const REFUSED = { tcp: /Not authorized|Bad username or password/i, ws: /closed before CONNACK/ };
+  const REFUSED = {
+    tcp: /Not authorized|Bad username or password/i,
+    ws: /closed before CONNACK|ended by the other party/,
+  };
   const connectWith = (transport: 'tcp' | 'ws', token: string) =>
     TestClient.connect(transport === 'ws' ? services().wsUrl : services().mqttUrl, token);
 
@@ -77,4 +81,45 @@ describe('the broker enforces each user’s topic permissions from the JWT', () 
       await expect(connectWith(transport, '')).rejects.toThrow(REFUSED[transport]);
     });
   }
+
+  it("a user's token cannot consume, declare or delete the router's queues over AMQP", async () => {
+    const token = await stack.token('sneaky');
+    const queue = `${stack.config.router.queuePrefix}.messages`;
+    const url = new URL(services().amqpUrl);
+    const connection = await amqp.connect({
+      hostname: url.hostname,
+      port: Number(url.port),
+      username: 'x',
+      password: token,
+    });
+    try {
+      for (const attempt of [
+        (ch: amqp.Channel) => ch.consume(queue, () => {}),
+        (ch: amqp.Channel) => ch.deleteQueue(queue),
+        (ch: amqp.Channel) => ch.purgeQueue(queue),
+        (ch: amqp.Channel) => ch.bindQueue(queue, 'amq.topic', 'apps.#'),
+      ]) {
+        const channel = await connection.createChannel();
+        channel.on('error', () => {});
+        await expect(attempt(channel)).rejects.toThrow(/ACCESS_REFUSED|403/);
+      }
+      const { messageCount } = await (await connection.createChannel()).checkQueue(queue);
+      expect(messageCount).toBeGreaterThanOrEqual(0);
+    } finally {
+      await connection.close().catch(() => {});
+    }
+  });
+
+  it("tokens with Chat21's own (broader) scope set, as Tiledesk issues them, still work", async () => {
+    const token = await sign(
+      { sub: 'legacy', scope: chat21UserScopes(stack.app, 'legacy') },
+      services().jwtSecret,
+      '1h',
+    );
+    const client = await connectWith('ws', token);
+    await client.subscribe(stack.topic('users', 'legacy', '#'));
+    await client.publish(stack.topic('users', 'legacy', 'ping'), { ok: 1 });
+    await client.waitFor((m) => m.topic.endsWith('/ping'));
+    await client.end();
+  });
 });

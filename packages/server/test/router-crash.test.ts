@@ -46,9 +46,10 @@ describe('a router killed with SIGKILL mid-stream loses nothing and duplicates n
     expect(await router.kill('SIGKILL')).toBe(null);
     await Promise.all(publishing);
     // The kill really was mid-stream: part of the stream was not stored yet.
-    const { rows: atKill } = await stack.sql.query('SELECT count(*)::int AS n FROM messages WHERE app_id = $1', [
-      stack.app,
-    ]);
+    const { rows: atKill } = await stack.sql.query(
+      'SELECT count(*)::int AS n FROM messages WHERE app_id = $1',
+      [stack.app],
+    );
     expect(atKill[0].n).toBeLessThan(sent.size);
     router = new RouterProcess(routerEnv);
     await router.start();

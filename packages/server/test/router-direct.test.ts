@@ -146,4 +146,15 @@ describe('direct messages through RabbitMQ and the router', () => {
     );
     expect(rows[0].n).toBe(0);
   });
+
+  it('a client with a persistent session gets what was sent while it was offline', async () => {
+    const clientId = `dora-${randomUUID().slice(0, 8)}`;
+    const first = await stack.client('dora', { clean: false, clientId });
+    await first.end();
+    await alice.publish(stack.outgoing('alice', 'dora'), { text: 'while you were away' });
+    await alice.waitFor((m) => m.payload.text === 'while you were away');
+    const back = await stack.client('dora', { clean: false, clientId, subscribe: false });
+    const copy = await back.waitFor((m) => m.payload.text === 'while you were away');
+    expect(copy.payload).toMatchObject({ status: 150, sender: 'alice' });
+  });
 });
