@@ -26,6 +26,34 @@ export const ERROR_CODES = {
     description: 'A client-supplied message_id is already used by another sender.',
   },
   reserved_id: { status: 400, description: 'The id is reserved for the system.' },
+  // HTTP API
+  unauthorized: {
+    status: 401,
+    description:
+      'No token, or a token that is malformed, not HS256, badly signed, without the required audience or claims.',
+  },
+  token_expired: { status: 401, description: 'The token is past its `exp`.' },
+  forbidden: {
+    status: 403,
+    description:
+      "The token's user may not do this: another user's data, another app, or an owner/admin-only change.",
+  },
+  not_found: { status: 404, description: 'No such route or resource.' },
+  member_not_found: { status: 404, description: 'The user is not a member of the group.' },
+  group_exists: {
+    status: 409,
+    description: 'A group with this id already exists in this app (creating never overwrites).',
+  },
+  already_member: { status: 409, description: 'The user is already a member of the group.' },
+  invalid_request: {
+    status: 400,
+    description: 'The request body, query string or path parameters do not have the documented shape.',
+  },
+  unsupported_media_type: { status: 415, description: 'The request body is not `application/json`.' },
+  internal_error: {
+    status: 500,
+    description: 'An unexpected failure (database or broker unavailable); the request may be retried.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

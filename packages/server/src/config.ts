@@ -2,6 +2,7 @@ import { checkAppId } from '@mercurio/protocol';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
+import { toEndpoints, WebhookEndpointsSchema, type WebhookSettings } from './webhooks/settings.js';
 
 /**
  * Configuration is read once, here, from environment variables; validated; frozen; and passed
@@ -17,6 +18,9 @@ export interface Config {
   readonly rabbitmq: { readonly url: string };
   readonly postgres: { readonly url: string; readonly poolSize: number };
   readonly router: RouterSettings;
+  readonly http: HttpSettings;
+  /** Undefined when no webhook endpoint is configured. */
+  readonly webhooks: WebhookSettings | undefined;
 }
 
 export interface RouterSettings {
@@ -32,6 +36,32 @@ export interface RouterSettings {
   readonly presencePeerLimit: number;
   /** Delay before a message whose processing failed is handed back to the broker. */
   readonly retryDelayMs: number;
+}
+
+/** The HTTP API (src/http): where it listens and the limits of its pages. */
+export interface HttpSettings {
+  readonly port: number;
+  readonly host: string;
+  /** Prefix of every route ('' or '/segment…', no trailing '/'); Chat21's BASEURL, default '/api'. */
+  readonly basePath: string;
+  /** Accept `?jwt=`, `?JWT=`, `?token=` (Chat21 did; tokens then end up in access logs). */
+  readonly queryTokens: boolean;
+  /** An audience every API token must carry (default: the resource server id). */
+  readonly audience: string;
+  /** Largest history page (Chat21's fixed 200). */
+  readonly historyPageMax: number;
+  /** Largest conversation-list page. */
+  readonly conversationsPageMax: number;
+  /** Most search hits per request. */
+  readonly searchMax: number;
+  /** Most users per presence request. */
+  readonly presenceMax: number;
+  /** Most members a group may have when created or changed over the API. */
+  readonly groupMaxMembers: number;
+  readonly bodyLimitBytes: number;
+  /** Lifetime of user tokens issued by the admin endpoint, unless the request asks for less/more. */
+  readonly userTokenTtlSeconds: number;
+  readonly userTokenMaxTtlSeconds: number;
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -53,6 +83,33 @@ const schema = z.object({
   MERCURIO_MAX_PAYLOAD_BYTES: int(256, 16 * 1024 * 1024).default(64 * 1024),
   MERCURIO_PRESENCE_PEER_LIMIT: int(0, 100_000).default(1000),
   MERCURIO_RETRY_DELAY_MS: int(0, 60_000).default(1000),
+  // HTTP API
+  MERCURIO_HTTP_PORT: int(0, 65_535).default(8004),
+  MERCURIO_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  MERCURIO_HTTP_BASE_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)*$/, "must be '' or start with '/' and not end with '/'")
+    .default('/api'),
+  MERCURIO_HTTP_QUERY_TOKENS: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
+  MERCURIO_JWT_AUDIENCE: z.string().min(1).optional(),
+  MERCURIO_HISTORY_PAGE_MAX: int(1, 10_000).default(200),
+  MERCURIO_CONVERSATIONS_PAGE_MAX: int(1, 10_000).default(200),
+  MERCURIO_SEARCH_MAX: int(1, 1000).default(100),
+  MERCURIO_PRESENCE_MAX: int(1, 10_000).default(500),
+  MERCURIO_GROUP_MAX_MEMBERS: int(1, 100_000).default(1000),
+  MERCURIO_HTTP_BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
+  MERCURIO_USER_TOKEN_TTL_SECONDS: int(60, 366 * 24 * 3600).default(24 * 3600),
+  MERCURIO_USER_TOKEN_MAX_TTL_SECONDS: int(60, 366 * 24 * 3600).default(30 * 24 * 3600),
+  MERCURIO_WEBHOOKS: z.string().optional(),
+  MERCURIO_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  MERCURIO_WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(15),
+  MERCURIO_WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(1000),
+  MERCURIO_WEBHOOK_RETRY_MAX_MS: int(10, 24 * 3_600_000).default(300_000),
+  MERCURIO_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  MERCURIO_WEBHOOK_POLL_MS: int(10, 60_000).default(500),
 });
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -67,6 +124,11 @@ export function loadConfig(env: Environment): Config {
     throw new ConfigError(`${setting} ${message}`);
   }
   const e = parsed.data;
+  if (e.MERCURIO_USER_TOKEN_TTL_SECONDS > e.MERCURIO_USER_TOKEN_MAX_TTL_SECONDS) {
+    throw new ConfigError(
+      'MERCURIO_USER_TOKEN_TTL_SECONDS must not exceed MERCURIO_USER_TOKEN_MAX_TTL_SECONDS',
+    );
+  }
   if (e.MERCURIO_APP_ID !== undefined) {
     const check = checkAppId(e.MERCURIO_APP_ID);
     if (!check.ok) throw new ConfigError(`MERCURIO_APP_ID ${check.reason}`);
@@ -88,7 +150,53 @@ export function loadConfig(env: Environment): Config {
       presencePeerLimit: e.MERCURIO_PRESENCE_PEER_LIMIT,
       retryDelayMs: e.MERCURIO_RETRY_DELAY_MS,
     },
+    http: {
+      port: e.MERCURIO_HTTP_PORT,
+      host: e.MERCURIO_HTTP_HOST,
+      basePath: e.MERCURIO_HTTP_BASE_PATH,
+      queryTokens: e.MERCURIO_HTTP_QUERY_TOKENS,
+      audience: e.MERCURIO_JWT_AUDIENCE ?? e.MERCURIO_JWT_RESOURCE_SERVER_ID,
+      historyPageMax: e.MERCURIO_HISTORY_PAGE_MAX,
+      conversationsPageMax: e.MERCURIO_CONVERSATIONS_PAGE_MAX,
+      searchMax: e.MERCURIO_SEARCH_MAX,
+      presenceMax: e.MERCURIO_PRESENCE_MAX,
+      groupMaxMembers: e.MERCURIO_GROUP_MAX_MEMBERS,
+      bodyLimitBytes: e.MERCURIO_HTTP_BODY_LIMIT_BYTES,
+      userTokenTtlSeconds: e.MERCURIO_USER_TOKEN_TTL_SECONDS,
+      userTokenMaxTtlSeconds: e.MERCURIO_USER_TOKEN_MAX_TTL_SECONDS,
+    },
+    webhooks: webhookSettings(e),
   });
+}
+
+function webhookSettings(e: z.infer<typeof schema>): WebhookSettings | undefined {
+  if (e.MERCURIO_WEBHOOKS === undefined || e.MERCURIO_WEBHOOKS.trim() === '') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(e.MERCURIO_WEBHOOKS);
+  } catch {
+    throw new ConfigError('MERCURIO_WEBHOOKS must be a JSON array of {"url", "events"?, "apps"?}');
+  }
+  const parsed = WebhookEndpointsSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`MERCURIO_WEBHOOKS ${issue.path.join('.')}: ${issue.message}`.replace(' :', ':'));
+  }
+  if (parsed.data.length === 0) return undefined;
+  if (!e.MERCURIO_WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'MERCURIO_WEBHOOK_SECRET is required when MERCURIO_WEBHOOKS is set (it signs every request)',
+    );
+  }
+  return {
+    endpoints: toEndpoints(parsed.data),
+    secret: e.MERCURIO_WEBHOOK_SECRET,
+    maxAttempts: e.MERCURIO_WEBHOOK_MAX_ATTEMPTS,
+    retryBaseMs: e.MERCURIO_WEBHOOK_RETRY_BASE_MS,
+    retryMaxMs: e.MERCURIO_WEBHOOK_RETRY_MAX_MS,
+    timeoutMs: e.MERCURIO_WEBHOOK_TIMEOUT_MS,
+    pollMs: e.MERCURIO_WEBHOOK_POLL_MS,
+  };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -4,15 +4,31 @@ import type { Bus } from './bus/bus.js';
 import { RabbitBus } from './bus/rabbitmq-bus.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { Router } from './router/router.js';
 import { createPgDatabase } from './store/pg-database.js';
 import { openSqlStore } from './store/sql-store.js';
 import type { Store } from './store/store.js';
+import { WebhookOutbox } from './webhooks/outbox.js';
+import type { WebhookSettings } from './webhooks/settings.js';
+import { WebhookWorker } from './webhooks/worker.js';
+
+const NO_WEBHOOKS: WebhookSettings = {
+  endpoints: [],
+  secret: '',
+  maxAttempts: 1,
+  retryBaseMs: 1000,
+  retryMaxMs: 1000,
+  timeoutMs: 1000,
+  pollMs: 1000,
+};
 
 export interface RunningRouter {
   router: Router;
   bus: Bus;
   store: Store;
+  metrics: Metrics;
+  webhooks: WebhookWorker;
   /** Stops consuming, finishes what is in flight, closes the broker and database connections. */
   stop(): Promise<void>;
 }
@@ -35,14 +51,28 @@ export async function startRabbitRouter(config: Config, log: Logger): Promise<Ru
     await store.close();
     throw error;
   }
-  const router = new Router({ store, settings: config.router, log, now: Date.now, newId: randomUUID }, bus);
+  const metrics = createMetrics();
+  const webhookSettings = config.webhooks;
+  const worker = new WebhookWorker({
+    queue: store,
+    settings: webhookSettings ?? NO_WEBHOOKS,
+    log: log.child({ component: 'webhooks' }),
+    metrics,
+    now: Date.now,
+  });
+  const webhooks = new WebhookOutbox(webhookSettings, () => worker.wake());
+  const router = new Router({ store, settings: config.router, log, now: Date.now, newId: randomUUID, webhooks }, bus);
   await router.start();
+  worker.start();
   return {
     router,
     bus,
     store,
+    metrics,
+    webhooks: worker,
     async stop() {
       await bus.close();
+      await worker.stop();
       await store.close();
     },
   };

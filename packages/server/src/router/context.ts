@@ -3,6 +3,7 @@ import type { Publication } from '../bus/bus.js';
 import type { RouterSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
+import type { WebhookOutbox } from '../webhooks/outbox.js';
 
 /** What a pipeline may use. Time and ids come from here so tests can pin them. */
 export interface RouterContext {
@@ -11,6 +12,8 @@ export interface RouterContext {
   log: Logger;
   now: () => number;
   newId: () => string;
+  /** Which webhook events to write, for which endpoints. */
+  webhooks: WebhookOutbox;
 }
 
 export interface Inbound<K extends TopicKind> {

@@ -92,7 +92,13 @@ export class Router {
 
   async #run(pipeline: Pipeline<TopicKind>, topic: Topic, message: InboundMessage): Promise<Publication[]> {
     try {
-      return await pipeline.run(this.#ctx, { topic, body: message.body, redelivered: message.redelivered });
+      const events = await pipeline.run(this.#ctx, {
+        topic,
+        body: message.body,
+        redelivered: message.redelivered,
+      });
+      this.#ctx.webhooks.committed();
+      return events;
     } catch (error) {
       if (!isMercurioError(error)) throw error;
       return this.#refusal(topic, senderOf(topic), error, message);

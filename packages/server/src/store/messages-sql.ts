@@ -1,4 +1,5 @@
 import { MercurioError } from '../errors.js';
+import { insertOutbox, type OutboxEntry } from './outbox-sql.js';
 import {
   CONVERSATION_COLUMNS,
   type ConversationRow,
@@ -37,6 +38,7 @@ export async function insertMessage(
   tx: SqlExecutor,
   message: NewMessage,
   deliveries: readonly ConversationDelivery[],
+  outbox?: (recorded: RecordedMessage) => OutboxEntry[],
 ): Promise<RecordedMessage> {
   const existing = await findMessage(tx, message.app, message.messageId);
   if (existing) return duplicateOf(existing, message);
@@ -65,7 +67,9 @@ export async function insertMessage(
   );
   const stored: StoredMessage = { ...message, seq };
   const unarchived = deliveries.length > 0 ? await upsertConversations(tx, stored, deliveries) : [];
-  return { message: stored, duplicate: false, unarchived };
+  const recorded = { message: stored, duplicate: false, unarchived };
+  if (outbox) await insertOutbox(tx, outbox(recorded), message.createdAt);
+  return recorded;
 }
 
 function duplicateOf(existing: StoredMessage, message: NewMessage): RecordedMessage {

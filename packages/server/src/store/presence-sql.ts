@@ -1,4 +1,5 @@
 import type { PresenceStatus } from '@mercurio/protocol';
+import { insertOutbox, type OutboxEntry } from './outbox-sql.js';
 import type { SqlExecutor } from './sql.js';
 import type { PresenceChange, UserPresence } from './store.js';
 
@@ -10,6 +11,7 @@ export async function setPresence(
   clientId: string,
   online: boolean,
   at: number,
+  outbox?: (change: PresenceChange) => OutboxEntry[],
 ): Promise<PresenceChange> {
   // Lock the user's row first so two clients of one user cannot interleave.
   await tx.query(
@@ -43,7 +45,9 @@ export async function setPresence(
      WHERE app_id = $1 AND user_id = $2 RETURNING status`,
     [app, user, online, at],
   );
-  return { before: before[0]!.status, after: after[0]!.status };
+  const change = { before: before[0]!.status, after: after[0]!.status };
+  if (outbox) await insertOutbox(tx, outbox(change), at);
+  return change;
 }
 
 export async function getPresence(

@@ -1,7 +1,10 @@
+import { createApiStore } from './api-store.js';
 import * as conversations from './conversations-sql.js';
 import * as groups from './groups-sql.js';
 import { findMessage, insertMessage, isDuplicateInsert } from './messages-sql.js';
 import { migrate } from './migrate.js';
+import * as outbox from './outbox-sql.js';
+import { insertOutbox } from './outbox-sql.js';
 import * as presence from './presence-sql.js';
 import type { SqlDatabase } from './sql.js';
 import type { Store } from './store.js';
@@ -9,28 +12,43 @@ import type { Store } from './store.js';
 /** The Store on any SQL database speaking PostgreSQL (node-postgres or PGlite). */
 export function createSqlStore(db: SqlDatabase): Store {
   return {
-    async recordMessage(message, deliveries) {
+    async recordMessage(message, deliveries, outbox) {
       try {
-        return await db.transaction((tx) => insertMessage(tx, message, deliveries));
+        return await db.transaction((tx) => insertMessage(tx, message, deliveries, outbox));
       } catch (error) {
         // Two deliveries of one message raced: the loser now finds the winner's row.
         if (!isDuplicateInsert(error)) throw error;
-        return db.transaction((tx) => insertMessage(tx, message, deliveries));
+        return db.transaction((tx) => insertMessage(tx, message, deliveries, outbox));
       }
     },
     findMessage: (app, messageId) => findMessage(db, app, messageId),
-    markRead: (app, reader, conversWith, seq) => conversations.markRead(db, app, reader, conversWith, seq),
+    markRead: (app, reader, conversWith, seq, entries = []) =>
+      db.transaction(async (tx) => {
+        const conversation = await conversations.markRead(tx, app, reader, conversWith, seq);
+        await insertOutbox(tx, entries, Date.now());
+        return conversation;
+      }),
     patchConversation: (app, owner, conversWith, patch) =>
       conversations.patchConversation(db, app, owner, conversWith, patch),
-    setArchived: (app, owner, conversWith, archived) =>
-      conversations.setArchived(db, app, owner, conversWith, archived),
+    setArchived: (app, owner, conversWith, archived, entries) =>
+      db.transaction(async (tx) => {
+        const conversation = await conversations.setArchived(tx, app, owner, conversWith, archived);
+        if (conversation && entries) await insertOutbox(tx, entries(conversation), conversation.updatedAt);
+        return conversation;
+      }),
     getConversation: (app, owner, conversWith) => conversations.getConversation(db, app, owner, conversWith),
     directPeers: (app, user, limit) => conversations.directPeers(db, app, user, limit),
     getGroup: (app, groupId) => groups.getGroup(db, app, groupId),
     createGroupIfAbsent: (group) => db.transaction((tx) => groups.createGroupIfAbsent(tx, group)),
-    setPresence: (app, user, clientId, online, at) =>
-      db.transaction((tx) => presence.setPresence(tx, app, user, clientId, online, at)),
+    setPresence: (app, user, clientId, online, at, entries) =>
+      db.transaction((tx) => presence.setPresence(tx, app, user, clientId, online, at, entries)),
     getPresence: (app, users) => presence.getPresence(db, app, users),
+    claimWebhookDeliveries: (endpoints, now, leaseMs, limit) =>
+      outbox.claimDueDeliveries(db, endpoints, now, leaseMs, limit),
+    completeWebhookDelivery: (delivery, now) => outbox.markDelivered(db, delivery, now),
+    failWebhookDelivery: (delivery, error, retryAt) => outbox.markFailed(db, delivery, error, retryAt),
+    webhookDeliveryCounts: (app) => outbox.countDeliveries(db, app),
+    ...createApiStore(db),
     close: () => db.close(),
   };
 }

@@ -1,20 +1,35 @@
 import type { PresenceStatus } from '@mercurio/protocol';
+import type { WebhookQueue } from '../webhooks/worker.js';
+// HTTP API reads and group administration live in api-store.ts.
+import type { ApiStore } from './api-store.js';
+import type { OutboxEntry } from './outbox-sql.js';
 
 /**
  * Where messages rest. One implementation per database (PostgreSQL, PGlite), the same SQL.
  * Every method is one transaction; writes are idempotent where the router may repeat them
  * after a redelivery.
  */
-export interface Store {
+export interface Store extends WebhookQueue, ApiStore {
   /**
    * Stores a message once (idempotent on `messageId` within the app), assigns the next sequence
    * number of its conversation and updates the conversation rows of `deliveries`.
    * Throws MercurioError `message_id_conflict` when the id belongs to another sender.
+   * `outbox` names the webhook events to write in the same transaction (not for a duplicate).
    */
-  recordMessage(message: NewMessage, deliveries: readonly ConversationDelivery[]): Promise<RecordedMessage>;
+  recordMessage(
+    message: NewMessage,
+    deliveries: readonly ConversationDelivery[],
+    outbox?: (recorded: RecordedMessage) => OutboxEntry[],
+  ): Promise<RecordedMessage>;
   findMessage(app: string, messageId: string): Promise<StoredMessage | null>;
   /** Advances the reader's read watermark to the message (never backwards) and recounts unread. */
-  markRead(app: string, reader: string, conversWith: string, seq: number): Promise<ConversationRecord | null>;
+  markRead(
+    app: string,
+    reader: string,
+    conversWith: string,
+    seq: number,
+    outbox?: readonly OutboxEntry[],
+  ): Promise<ConversationRecord | null>;
   /** Applies a client patch; `isNew: false` marks the whole conversation read. Null if no such conversation. */
   patchConversation(
     app: string,
@@ -27,6 +42,7 @@ export interface Store {
     owner: string,
     conversWith: string,
     archived: boolean,
+    outbox?: (conversation: ConversationRecord) => OutboxEntry[],
   ): Promise<ConversationRecord | null>;
   getConversation(app: string, owner: string, conversWith: string): Promise<ConversationRecord | null>;
 
@@ -41,7 +57,10 @@ export interface Store {
     clientId: string,
     online: boolean,
     at: number,
+    outbox?: (change: PresenceChange) => OutboxEntry[],
   ): Promise<PresenceChange>;
+  /** Webhook deliveries of an app by state, for operators and tests. */
+  webhookDeliveryCounts(app: string): Promise<Record<'pending' | 'delivered' | 'dead', number>>;
   getPresence(app: string, users: readonly string[]): Promise<UserPresence[]>;
   /** Users with a direct conversation with `user`, most recent first. */
   directPeers(app: string, user: string, limit: number): Promise<string[]>;

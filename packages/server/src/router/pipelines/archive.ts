@@ -3,6 +3,7 @@ import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
 import type { ConversationRecord, RecordedMessage } from '../../store/store.js';
 import { conversationView } from '../../views.js';
+import { conversationEvent } from '../../webhooks/events.js';
 import type { Pipeline, RouterContext } from '../context.js';
 
 type ArchiveTopic = TopicOf<'archive'> | TopicOf<'unarchive'>;
@@ -14,7 +15,14 @@ async function setArchived(
   topic: ArchiveTopic,
   archived: boolean,
 ): Promise<ConversationRecord> {
-  const conversation = await ctx.store.setArchived(topic.app, topic.user, topic.conversWith, archived);
+  const type = archived ? 'conversation-archived' : 'conversation-unarchived';
+  const conversation = await ctx.store.setArchived(
+    topic.app,
+    topic.user,
+    topic.conversWith,
+    archived,
+    (stored) => ctx.webhooks.entries([conversationEvent(type, conversationView(stored), ctx.now())]),
+  );
   if (!conversation) {
     throw new MercurioError(
       'conversation_not_found',

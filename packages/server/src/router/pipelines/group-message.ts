@@ -11,6 +11,7 @@ import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
 import type { GroupRecord } from '../../store/store.js';
 import { messageCopy } from '../../views.js';
+import { recordedEvents } from '../../webhooks/events.js';
 import type { RouterContext } from '../context.js';
 import { unarchivedEvents } from './archive.js';
 import { newMessage, updatesConversations } from './message-builder.js';
@@ -45,7 +46,9 @@ export async function groupMessage(
   const deliveries = updatesConversations(payload)
     ? members.map((member) => ({ owner: member, conversWith: groupId, isSender: member === sender }))
     : [];
-  const recorded = await ctx.store.recordMessage(message, deliveries);
+  const recorded = await ctx.store.recordMessage(message, deliveries, (recorded) =>
+    ctx.webhooks.entries(recordedEvents(recorded, members, ctx.now())),
+  );
   const copies: Publication[] = members.map((member) => ({
     topic: { kind: 'messageAdded', app, user: member, conversWith: groupId },
     payload: messageCopy(recorded.message, MessageStatus.DELIVERED),

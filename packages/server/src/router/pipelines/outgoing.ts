@@ -2,6 +2,7 @@ import { MessageStatus, type OutgoingMessage, OutgoingMessageSchema, type TopicO
 import type { Publication } from '../../bus/bus.js';
 import { type ConversationDelivery, conversationKey, type RecordedMessage } from '../../store/store.js';
 import { messageCopy } from '../../views.js';
+import { recordedEvents } from '../../webhooks/events.js';
 import type { Pipeline, RouterContext } from '../context.js';
 import { decodePayload } from '../decode.js';
 import { unarchivedEvents } from './archive.js';
@@ -45,7 +46,9 @@ async function directMessage(
           { owner: sender, conversWith: recipient, isSender: true },
           { owner: recipient, conversWith: sender, isSender: false },
         ];
-  const recorded = await ctx.store.recordMessage(message, deliveries);
+  const recorded = await ctx.store.recordMessage(message, deliveries, (recorded) =>
+    ctx.webhooks.entries(recordedEvents(recorded, toSelf ? [] : [recipient], ctx.now())),
+  );
   return [...directCopies(recorded, app, sender, recipient, toSelf), ...unarchivedEvents(recorded)];
 }
 

@@ -1,5 +1,6 @@
 import { type PresenceEvent, PresencePayloadSchema } from '@mercurio/protocol';
 import type { Publication } from '../../bus/bus.js';
+import { presenceEvent } from '../../webhooks/events.js';
 import type { Pipeline } from '../context.js';
 import { decodePayload } from '../decode.js';
 
@@ -16,7 +17,9 @@ export const presencePipeline: Pipeline<'presence'> = {
     const online = Boolean(payload.connected) && !payload.disconnected;
     const { app, user, clientId } = topic;
     const now = ctx.now();
-    const change = await ctx.store.setPresence(app, user, clientId, online, now);
+    const change = await ctx.store.setPresence(app, user, clientId, online, now, ({ before, after }) =>
+      before === after ? [] : ctx.webhooks.entries([presenceEvent(app, user, after, now)]),
+    );
     // A redelivery may follow a crash between commit and publish: announce again to be sure.
     if (change.before === change.after && !redelivered) return [];
     const event: PresenceEvent = { user_id: user, status: change.after, timestamp: now };

@@ -2,6 +2,7 @@ import { MessageStatus, ReceiptSchema, SYSTEM_SENDER, type TopicOf } from '@merc
 import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
 import type { StoredMessage } from '../../store/store.js';
+import { receiptEvents } from '../../webhooks/events.js';
 import type { Pipeline, RouterContext } from '../context.js';
 import { decodePayload } from '../decode.js';
 
@@ -20,7 +21,8 @@ export const receiptPipeline: Pipeline<'messageUpdate'> = {
     const message = await ctx.store.findMessage(app, messageId);
     if (!message) throw new MercurioError('message_not_found', `no message ${messageId}`);
     await assertRecipient(ctx, topic, message);
-    const conversation = await ctx.store.markRead(app, reader, conversWith, message.seq);
+    const webhooks = ctx.webhooks.entries(receiptEvents(message, reader, ctx.now()));
+    const conversation = await ctx.store.markRead(app, reader, conversWith, message.seq, webhooks);
     const events: Publication[] = [
       // The reader's other devices learn the copy is read.
       {

@@ -1,0 +1,70 @@
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { JWTPayload } from 'jose';
+import type { JwtSettings } from '../auth/tokens.js';
+import type { Bus } from '../bus/bus.js';
+import type { HttpSettings } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+
+/** What the HTTP API needs; time and ids are injectable so tests can pin them. */
+export interface HttpDeps {
+  settings: HttpSettings;
+  jwt: JwtSettings;
+  store: Store;
+  bus: Bus;
+  log: Logger;
+  now?: () => number;
+  newId?: () => string;
+}
+
+/** HttpDeps with the defaults filled in, as route modules see them. */
+export interface HttpContext extends Required<HttpDeps> {}
+
+/** The authenticated caller: `sub`, `app_id` and `tiledesk_api_roles === 'admin'` of the token. */
+export interface Caller {
+  uid: string;
+  /** Undefined for service tokens, which carry no app (admins of every app). */
+  appId: string | undefined;
+  admin: boolean;
+  claims: JWTPayload;
+}
+
+/**
+ * Chat21's routes keep Chat21's error statuses and bodies; Mercurio's own routes use the
+ * catalogue's statuses and `{success: false, err: {code, message}}` (see errors.ts).
+ */
+export type Flavour = 'chat21' | 'mercurio';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    flavour?: Flavour;
+    /** No token needed (the OpenAPI document). */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    caller: Caller | null;
+  }
+}
+
+/** The instance route modules register on: zod schemas validate and type their input. */
+export type ZodApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+/** The authenticated caller of a route that requires a token (every route but the public ones). */
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw new Error('route reached without authentication');
+  return request.caller;
+}

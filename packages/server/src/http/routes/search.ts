@@ -1,0 +1,55 @@
+import { MessageStatus } from '@mercurio/protocol';
+import { z } from 'zod';
+import { MATCH_END, MATCH_START } from '../../store/search-sql.js';
+import { messageCopy } from '../../views.js';
+import { assertActsFor } from '../auth.js';
+import { callerOf, type HttpContext, type ZodApp } from '../context.js';
+import { id, queryInt, userParams } from '../schemas.js';
+import { snippetHtml } from '../views.js';
+
+/** Full-text search over the messages the user can see, ranked, with highlighted snippets. */
+export function searchRoutes(app: ZodApp, ctx: HttpContext): void {
+  const max = ctx.settings.searchMax;
+  app.get(
+    '/v1/apps/:appid/users/:userid/search',
+    {
+      schema: {
+        tags: ['search'],
+        summary: 'Full-text search in the messages the user can see, optionally in one conversation',
+        description:
+          '`q` uses web-search syntax: words (all required), "a phrase", -excluded, `or`. PostgreSQL ' +
+          "'simple' configuration: case-insensitive, no stemming, every language alike. `snippet` is HTML-safe " +
+          'text with matches in `<mark>`.',
+        params: userParams,
+        querystring: z.object({
+          q: z
+            .string()
+            .trim()
+            .min(1)
+            .max(500)
+            .refine((q) => /[\p{L}\p{N}]/u.test(q), 'q must contain a letter or a digit'),
+          conversation: id('conversation id').optional(),
+          limit: queryInt(1, max).default(Math.min(20, max)),
+        }),
+      },
+    },
+    async (request) => {
+      const { appid, userid } = request.params;
+      assertActsFor(callerOf(request), appid, userid);
+      const { q, conversation, limit } = request.query;
+      const hits = await ctx.store.searchMessages(appid, userid, { text: q, conversWith: conversation, limit });
+      return {
+        success: true,
+        result: hits.map((hit) => ({
+          conversWith: hit.conversWith,
+          rank: hit.rank,
+          snippet: snippetHtml(hit.snippet, MATCH_START, MATCH_END),
+          message: messageCopy(
+            hit.message,
+            hit.message.sender === userid ? MessageStatus.SENT : MessageStatus.DELIVERED,
+          ),
+        })),
+      };
+    },
+  );
+}

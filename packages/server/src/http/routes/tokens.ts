@@ -1,0 +1,55 @@
+import { SYSTEM_SENDER } from '@mercurio/protocol';
+import { z } from 'zod';
+import { signUserToken } from '../../auth/tokens.js';
+import { MercurioError } from '../../errors.js';
+import { assertAdmin } from '../auth.js';
+import { callerOf, type HttpContext, type ZodApp } from '../context.js';
+import { appParams, id } from '../schemas.js';
+
+/**
+ * Admin only: a user token with the Chat21 scope set for the app (Tiledesk's createCustomToken),
+ * valid for the configured lifetime or the one asked for, up to the configured maximum.
+ */
+export function tokenRoutes(app: ZodApp, ctx: HttpContext): void {
+  const { userTokenTtlSeconds, userTokenMaxTtlSeconds } = ctx.settings;
+  app.post(
+    '/v1/apps/:appid/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Issue a user token (admin only)',
+        params: appParams,
+        body: z.object({
+          user_id: id('user id'),
+          ttl_seconds: z.number().int().min(60).max(userTokenMaxTtlSeconds).optional(),
+          role: z.enum(['user', 'admin']).default('user'),
+          fullname: z.string().max(256).optional(),
+          firstname: z.string().max(256).optional(),
+          lastname: z.string().max(256).optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const { appid } = request.params;
+      assertAdmin(callerOf(request), appid);
+      const body = request.body;
+      if (body.user_id === SYSTEM_SENDER) {
+        throw new MercurioError('reserved_id', `'${SYSTEM_SENDER}' is the sender of service messages`);
+      }
+      const ttlSeconds = body.ttl_seconds ?? userTokenTtlSeconds;
+      const token = await signUserToken(ctx.jwt, { app: appid, user: body.user_id, ttlSeconds, role: body.role });
+      return {
+        success: true,
+        result: {
+          userid: body.user_id,
+          fullname: body.fullname ?? null,
+          firstname: body.firstname ?? null,
+          lastname: body.lastname ?? null,
+          role: body.role,
+          token,
+          expires_at: Math.floor(ctx.now() / 1000) + ttlSeconds,
+        },
+      };
+    },
+  );
+}

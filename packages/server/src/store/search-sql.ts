@@ -1,0 +1,46 @@
+import type { SearchHit, SearchQuery } from './api-store.js';
+import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './rows.js';
+import type { SqlExecutor } from './sql.js';
+
+/** Marks ts_headline puts around matches; stripped from the text first, so they only mean "match". */
+export const MATCH_START = '\u0001';
+export const MATCH_END = '\u0002';
+
+/**
+ * Full-text search over the messages `user` can see: those of conversations they have a row for
+ * (up to the moment they left a group), minus messages hidden from them. Ranked by ts_rank, then
+ * newest first; ts_headline (the expensive part) runs on the returned page only.
+ */
+export async function searchMessages(
+  db: SqlExecutor,
+  app: string,
+  user: string,
+  query: SearchQuery,
+): Promise<SearchHit[]> {
+  const columns = MESSAGE_COLUMNS.split(', ')
+    .map((column) => `m.${column}`)
+    .join(', ');
+  const { rows } = await db.query<MessageRow & { convers_with: string; rank: number; snippet: string }>(
+    `WITH q AS (SELECT websearch_to_tsquery('simple', $3) AS query),
+     hits AS (
+       SELECT ${columns}, c.convers_with, ts_rank(m.search_vector, q.query) AS rank
+       FROM q, conversations c
+       JOIN messages m ON m.app_id = c.app_id AND m.conversation_key = c.conversation_key
+       WHERE c.app_id = $1 AND c.owner = $2 AND ($4::text IS NULL OR c.convers_with = $4::text)
+         AND m.search_vector @@ q.query
+         AND (c.visible_until_seq IS NULL OR m.seq <= c.visible_until_seq)
+         AND (m.body->'attributes'->>'hiddenFor') IS DISTINCT FROM $2
+       ORDER BY rank DESC, m.created_at DESC, m.seq DESC
+       LIMIT $5)
+     SELECT hits.*, ts_headline('simple', translate(coalesce(hits.text, ''), E'\\x01\\x02', ''), q.query,
+       'StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "') AS snippet
+     FROM hits, q ORDER BY hits.rank DESC, hits.created_at DESC, hits.seq DESC`,
+    [app, user, query.text, query.conversWith ?? null, query.limit],
+  );
+  return rows.map((row) => ({
+    message: toMessage(row),
+    conversWith: row.convers_with,
+    rank: Number(row.rank),
+    snippet: row.snippet,
+  }));
+}
