@@ -1,8 +1,9 @@
 export * from './auth/tokens.js';
 export type * from './bus/bus.js';
 export { RabbitBus, type RabbitBusOptions } from './bus/rabbitmq-bus.js';
-export { type Config, loadConfig, type RouterSettings } from './config.js';
+export { type Config, type HttpSettings, loadConfig, type RouterSettings } from './config.js';
 export * from './errors.js';
+export { buildHttpApp, type Caller, type HttpDeps } from './http/app.js';
 export { createLogger, type Logger } from './logger.js';
 export type { RouterContext } from './router/context.js';
 export { consumerSpecs, Router } from './router/router.js';

@@ -77,12 +77,12 @@ export function refusalOf(error: unknown, log: Logger): Refusal {
     const detail = { issues: error.validation.map((i) => ({ path: i.instancePath, message: i.message })) };
     if (where === 'body') {
       return {
-        error: new MercurioError('invalid_request', issue.message, { where, path, ...detail }),
+        error: new MercurioError('invalid_request', issue.message ?? 'invalid body', { where, path, ...detail }),
         validation: where,
       };
     }
     return {
-      error: new MercurioError('invalid_request', `${where}${path ? `.${path}` : ''}: ${issue.message}`, detail),
+      error: new MercurioError('invalid_request', `${where}${path ? `.${path}` : ''}: ${issue.message ?? 'invalid'}`, detail),
       validation: where,
     };
   }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { inboxPattern } from '@mercurio/protocol';
+import type { FastifyInstance } from 'fastify';
 import type { IClientOptions } from 'mqtt';
 import pg from 'pg';
 import { signUserToken } from '../../src/auth/tokens.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, type HttpSettings, loadConfig } from '../../src/config.js';
+import { buildHttpApp, type HttpDeps } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { type RunningRouter, startRabbitRouter } from '../../src/router-service.js';
 import { TestClient } from './mqtt-client.js';
@@ -18,6 +20,7 @@ export class TestStack {
   readonly config: Config;
   readonly sql: pg.Pool;
   readonly #clients: TestClient[] = [];
+  readonly #apps: FastifyInstance[] = [];
   router: RunningRouter | undefined;
 
   constructor(name: string, overrides: Record<string, string> = {}) {
@@ -64,6 +67,30 @@ export class TestStack {
     return signUserToken(this.config.jwt, { app: this.app, user, ttlSeconds });
   }
 
+  /** A token with `tiledesk_api_roles: "admin"` for this app (acts for any user on the HTTP API). */
+  adminToken(user = 'api-admin', ttlSeconds = 3600): Promise<string> {
+    return signUserToken(this.config.jwt, { app: this.app, user, ttlSeconds, role: 'admin' });
+  }
+
+  /**
+   * The HTTP API on this stack's router (its Store and Bus), ready for `inject`; starts the router
+   * if needed. Closed with the stack.
+   */
+  async http(settings: Partial<HttpSettings> = {}, deps: Partial<HttpDeps> = {}): Promise<FastifyInstance> {
+    const router = this.router ?? (await this.startRouter());
+    const app = buildHttpApp({
+      settings: { ...this.config.http, ...settings },
+      jwt: this.config.jwt,
+      store: router.store,
+      bus: router.bus,
+      log: createLogger(this.config.logLevel),
+      ...deps,
+    });
+    this.#apps.push(app);
+    await app.ready();
+    return app;
+  }
+
   /** A user connected over WebSocket (default) or TCP and subscribed to their whole inbox. */
   async client(
     user: string,
@@ -94,6 +121,7 @@ export class TestStack {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled(this.#apps.map((app) => app.close()));
     await Promise.allSettled(this.#clients.map((client) => client.end()));
     await this.router?.stop();
     await this.sql.end();

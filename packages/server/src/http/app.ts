@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { MercurioError } from '../errors.js';
+import { createVerifier, tokenOf } from './auth.js';
+import type { HttpContext, HttpDeps, ZodApp } from './context.js';
+import { sendError } from './errors.js';
+import { openApiRoute, registerOpenApi } from './openapi.js';
+import { conversationRoutes } from './routes/conversations.js';
+import { groupRoutes } from './routes/groups.js';
+import { messageRoutes } from './routes/messages.js';
+import { metaRoutes } from './routes/meta.js';
+import { presenceRoutes } from './routes/presence.js';
+import { searchRoutes } from './routes/search.js';
+import { tokenRoutes } from './routes/tokens.js';
+
+export type { Caller, HttpDeps } from './context.js';
+
+const QUERY_TOKEN = /([?&](?:jwt|JWT|token)=)[^&]*/g;
+
+/**
+ * The HTTP API: Chat21's REST routes and Mercurio's additions under `settings.basePath`. It reads
+ * the Store and publishes commands on the Bus (the router does the rest); it never listens by
+ * itself — call `listen` on the result (or `inject` in tests).
+ */
+export function buildHttpApp(deps: HttpDeps): FastifyInstance {
+  const ctx: HttpContext = { now: Date.now, newId: randomUUID, ...deps };
+  const { settings, log } = ctx;
+  // Query-string tokens must not reach the access log.
+  const logger = log.child(
+    { component: 'http' },
+    { serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.replace(QUERY_TOKEN, '$1…') }) } },
+  );
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: settings.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('caller', null);
+
+  // JSON bodies: an empty body is no body (Chat21 clients send DELETE with a JSON content type).
+  // Only JSON: any other content type is refused (415) rather than parsed as text.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new MercurioError('invalid_json', 'the request body is not valid JSON'), undefined);
+    }
+  });
+
+  const verifier = createVerifier(ctx.jwt, settings.audience);
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config?.public) return;
+    request.caller = await verifier.verify(tokenOf(request, settings));
+  });
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error, log));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new MercurioError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`), log),
+  );
+
+  registerOpenApi(app, settings.basePath);
+  app.register(
+    async (scope) => {
+      const routes = scope.withTypeProvider() as unknown as ZodApp;
+      openApiRoute(scope);
+      metaRoutes(routes, ctx);
+      conversationRoutes(routes, ctx);
+      messageRoutes(routes, ctx);
+      groupRoutes(routes, ctx);
+      searchRoutes(routes, ctx);
+      presenceRoutes(routes, ctx);
+      tokenRoutes(routes, ctx);
+    },
+    { prefix: settings.basePath },
+  );
+  return app;
+}
