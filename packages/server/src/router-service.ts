@@ -71,6 +71,7 @@ export async function startRabbitRouter(config: Config, log: Logger): Promise<Ru
     metrics,
     webhooks: worker,
     async stop() {
+      router.stop();
       await bus.close();
       await worker.stop();
       await store.close();

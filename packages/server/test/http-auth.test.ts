@@ -1,5 +1,5 @@
-import { SignJWT } from 'jose';
 import type { FastifyInstance } from 'fastify';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signServiceToken } from '../src/auth/tokens.js';
 import { TestStack } from './support/stack.js';
@@ -42,7 +42,11 @@ describe('HTTP API: tokens, errors, OpenAPI', () => {
       ['missing', undefined, 'unauthorized'],
       ['garbage', 'not-a-jwt', 'unauthorized'],
       ['alg none', none, 'unauthorized'],
-      ['other secret', await sign(good, { secret: new TextEncoder().encode('x'.repeat(40)) }), 'unauthorized'],
+      [
+        'other secret',
+        await sign(good, { secret: new TextEncoder().encode('x'.repeat(40)) }),
+        'unauthorized',
+      ],
       ['HS512', await sign(good, { alg: 'HS512' }), 'unauthorized'],
       ['expired', await sign({ ...good, exp: now - 10 }), 'token_expired'],
       ['no exp', await sign({ sub: 'alice', aud: ['rabbitmq'] }), 'unauthorized'],
@@ -58,18 +62,26 @@ describe('HTTP API: tokens, errors, OpenAPI', () => {
   });
 
   it('answers 401 with {err: {code}} on Mercurio routes', async () => {
-    const res = await api.inject({ method: 'GET', url: `/api/v1/apps/${stack.app}/users/alice/conversations` });
+    const res = await api.inject({
+      method: 'GET',
+      url: `/api/v1/apps/${stack.app}/users/alice/conversations`,
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json()).toMatchObject({ success: false, err: { code: 'unauthorized' } });
   });
 
   it('ignores query-string tokens unless enabled', async () => {
     for (const name of ['jwt', 'JWT', 'token']) {
-      expect((await conversations(undefined, `${base('/alice/conversations')}?${name}=${alice}`)).statusCode).toBe(403);
+      expect(
+        (await conversations(undefined, `${base('/alice/conversations')}?${name}=${alice}`)).statusCode,
+      ).toBe(403);
     }
     const withQuery = await stack.http({ queryTokens: true });
     for (const name of ['jwt', 'JWT', 'token']) {
-      const res = await withQuery.inject({ method: 'GET', url: `${base('/alice/conversations')}?${name}=${alice}` });
+      const res = await withQuery.inject({
+        method: 'GET',
+        url: `${base('/alice/conversations')}?${name}=${alice}`,
+      });
       expect(res.statusCode, name).toBe(200);
     }
   });
@@ -107,13 +119,19 @@ describe('HTTP API: tokens, errors, OpenAPI', () => {
       ['no body', await post(base('/messages'), ''), 405, 'invalid_request'],
       [
         'wrong types',
-        await post(base('/messages'), JSON.stringify({ sender_fullname: 1, recipient_id: 'b', recipient_fullname: 'B' })),
+        await post(
+          base('/messages'),
+          JSON.stringify({ sender_fullname: 1, recipient_id: 'b', recipient_fullname: 'B' }),
+        ),
         405,
         'invalid_request',
       ],
       [
         'bad recipient id',
-        await post(base('/messages'), JSON.stringify({ sender_fullname: 'A', recipient_id: 'a.b#', recipient_fullname: 'B' })),
+        await post(
+          base('/messages'),
+          JSON.stringify({ sender_fullname: 'A', recipient_id: 'a.b#', recipient_fullname: 'B' }),
+        ),
         405,
         'invalid_request',
       ],
@@ -129,13 +147,22 @@ describe('HTTP API: tokens, errors, OpenAPI', () => {
         413,
         'payload_too_large',
       ],
-      ['group: not an object', await post(base('/groups'), '{"group_name": "g", "group_members": 3}'), 405, 'invalid_request'],
+      [
+        'group: not an object',
+        await post(base('/groups'), '{"group_name": "g", "group_members": 3}'),
+        405,
+        'invalid_request',
+      ],
       [
         'tokens: bad ttl',
-        await post(`/api/v1/apps/${stack.app}/tokens`, JSON.stringify({ user_id: 'x', ttl_seconds: 'soon' }), {
-          ...auth,
-          authorization: await stack.adminToken(),
-        }),
+        await post(
+          `/api/v1/apps/${stack.app}/tokens`,
+          JSON.stringify({ user_id: 'x', ttl_seconds: 'soon' }),
+          {
+            ...auth,
+            authorization: await stack.adminToken(),
+          },
+        ),
         400,
         'invalid_request',
       ],
@@ -144,7 +171,10 @@ describe('HTTP API: tokens, errors, OpenAPI', () => {
       expect(res.statusCode, name).toBe(status);
       expect(res.headers['x-mercurio-error'], name).toBe(code);
     }
-    const missing = await post(base('/messages'), JSON.stringify({ recipient_id: 'bob', recipient_fullname: 'Bob' }));
+    const missing = await post(
+      base('/messages'),
+      JSON.stringify({ recipient_id: 'bob', recipient_fullname: 'Bob' }),
+    );
     expect(missing.statusCode).toBe(405);
     expect(missing.body).toBe('Sender Fullname is mandatory');
     const ours = await api.inject({
@@ -165,13 +195,21 @@ describe('HTTP API: tokens, errors, OpenAPI', () => {
   });
 
   it('answers an unknown route with 404 not_found', async () => {
-    const res = await api.inject({ method: 'GET', url: '/api/nothing/here/at/all/really', headers: { authorization: alice } });
+    const res = await api.inject({
+      method: 'GET',
+      url: '/api/nothing/here/at/all/really',
+      headers: { authorization: alice },
+    });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ err: { code: 'not_found' } });
   });
 
   it('serves getInfo and the OpenAPI document (without a token)', async () => {
-    const info = await api.inject({ method: 'GET', url: base('/getInfo'), headers: { authorization: alice } });
+    const info = await api.inject({
+      method: 'GET',
+      url: base('/getInfo'),
+      headers: { authorization: alice },
+    });
     expect(info.json()).toEqual({ v: expect.any(String) });
     const res = await api.inject({ method: 'GET', url: '/api/openapi.json' });
     expect(res.statusCode).toBe(200);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ErrorEvent, formatTopic, parseTopic, type Topic, type TopicKind } from '@mercurio/protocol';
 import type { Bus, ConsumerSpec, InboundMessage, Publication } from '../bus/bus.js';
 import { isMercurioError, type MercurioError } from '../errors.js';
@@ -25,6 +26,10 @@ export const PIPELINES: Pipelines = {
   groupsUpdate: groupUpdatePipeline,
   historyDelivery: historyDeliveryPipeline,
 };
+
+/** Attempts of a failing message before it goes back to the broker (about 30 s in all by default). */
+const IN_PLACE_ATTEMPTS = 6;
+const MAX_RETRY_DELAY_MS = 16_000;
 
 /** Typing indicators older than this are useless: they expire in the broker. */
 const TYPING_TTL_MS = 5_000;
@@ -58,6 +63,7 @@ export class Router {
   readonly #ctx: RouterContext;
   readonly #bus: Bus;
   readonly #order = new KeyedQueue();
+  readonly #stopping = new AbortController();
 
   constructor(ctx: RouterContext, bus: Bus) {
     this.#ctx = ctx;
@@ -84,10 +90,33 @@ export class Router {
       this.#ctx.log.warn({ topic: message.topic }, 'no pipeline for this topic; dropped');
       return;
     }
+    // Failures are retried here, holding the order key, so that later messages of the same
+    // conversation cannot overtake this one (a nack would put it behind them). Only after the
+    // last attempt does the message go back to the broker.
     await this.#order.run(pipeline.orderKey(topic), async () => {
-      const events = await this.#run(pipeline, topic, message);
-      await this.#bus.publish(events);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const events = await this.#run(pipeline, topic, message);
+          await this.#bus.publish(events);
+          return;
+        } catch (error) {
+          if (attempt >= IN_PLACE_ATTEMPTS || this.#stopping.signal.aborted) throw error;
+          const delay = Math.min(this.#ctx.settings.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+          this.#ctx.log.warn(
+            { err: error, topic: message.topic, attempt, retryInMs: delay },
+            'processing failed',
+          );
+          await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => {
+            throw error;
+          });
+        }
+      }
     });
+  }
+
+  /** Stop retrying in place: messages still failing go back to the broker. */
+  stop(): void {
+    this.#stopping.abort();
   }
 
   async #run(pipeline: Pipeline<TopicKind>, topic: Topic, message: InboundMessage): Promise<Publication[]> {

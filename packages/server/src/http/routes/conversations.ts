@@ -72,7 +72,7 @@ export function conversationRoutes(app: ZodApp, ctx: HttpContext): void {
         tags,
         summary: 'Chat21 #11: archive a conversation (admins: for body.user_id)',
         params: z.object({ appid: appId(), recipient_id: id('recipient id') }),
-        body: z.object({ user_id: id('user id').optional() }).loose().optional(),
+        body: z.object({ user_id: id('user id').optional() }).loose().nullish(),
       },
     },
     async (request, reply) => {

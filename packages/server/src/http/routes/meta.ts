@@ -37,7 +37,7 @@ export function metaRoutes(app: ZodApp, ctx: HttpContext): void {
             platform: optionalText,
             platform_version: optionalText,
           })
-          .optional(),
+          .nullish(),
       },
     },
     async (request) => {
