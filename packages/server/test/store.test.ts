@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MercurioError } from '../src/errors.js';
 import { migrate } from '../src/store/migrate.js';
 import { createPgDatabase } from '../src/store/pg-database.js';
+import { createPgliteDatabase } from '../src/store/pglite-database.js';
+import type { SqlDatabase } from '../src/store/sql.js';
 import { openSqlStore } from '../src/store/sql-store.js';
 import {
   type ConversationDelivery,
@@ -12,14 +14,21 @@ import {
 } from '../src/store/store.js';
 import { services } from './support/services.js';
 
-/** The Store against a real PostgreSQL. */
-describe('Store on PostgreSQL', () => {
+const ENGINES: [string, () => Promise<SqlDatabase>][] = [
+  ['PostgreSQL', async () => createPgDatabase(services().pgUrl, 4)],
+  ['PGlite', () => createPgliteDatabase('memory://')],
+];
+
+/** One contract, every Store implementation: the same SQL must behave the same on each. */
+describe.each(ENGINES)('Store on %s', (_, open) => {
   let store: Store;
+  let db: SqlDatabase;
   const app = `store-${randomUUID().slice(0, 8)}`;
   let clock = 1_700_000_000_000;
 
   beforeAll(async () => {
-    store = await openSqlStore(createPgDatabase(services().pgUrl, 4));
+    db = await open();
+    store = await openSqlStore(db);
   });
   afterAll(() => store.close());
 
@@ -40,9 +49,7 @@ describe('Store on PostgreSQL', () => {
   ];
 
   it('migrations are idempotent: running them again applies nothing', async () => {
-    const db = createPgDatabase(services().pgUrl, 1);
     expect(await migrate(db)).toEqual([]);
-    await db.close();
   });
 
   it('numbers messages per conversation without gaps, also under concurrent writers', async () => {
