@@ -35,7 +35,10 @@ export type Topic =
 
 export type TopicKind = Topic['kind'];
 export type TopicOf<K extends TopicKind> = Extract<Topic, { kind: K }>;
-export type ParseResult = { ok: true; topic: Topic } | { ok: false; reason: string };
+/** A refusal says whether an id was at fault (`invalid_id`) or the topic's shape (`invalid_topic`). */
+export type ParseResult =
+  | { ok: true; topic: Topic }
+  | { ok: false; reason: string; code: 'invalid_topic' | 'invalid_id' };
 
 /** RabbitMQ refuses longer routing keys; an MQTT topic maps to a routing key of the same length. */
 export const MAX_TOPIC_BYTES = 255;
@@ -225,17 +228,19 @@ function diagnose(topic: string, levels: readonly string[], form: TopicForm): st
 
 /** Reads a topic received in `form`; never throws, and accepts only the one spelling formatTopic produces. */
 export function parseTopic(topic: string, form: TopicForm): ParseResult {
-  if (typeof topic !== 'string') return { ok: false, reason: 'topic must be a string' };
+  if (typeof topic !== 'string')
+    return { ok: false, reason: 'topic must be a string', code: 'invalid_topic' };
   const tooLong = lengthProblem(topic);
-  if (tooLong !== undefined) return { ok: false, reason: tooLong };
+  if (tooLong !== undefined) return { ok: false, reason: tooLong, code: 'invalid_topic' };
   const levels = topic.split(SEPARATOR[form]);
   const template = matchTemplate(levels);
-  if (template === undefined) return { ok: false, reason: diagnose(topic, levels, form) };
+  if (template === undefined)
+    return { ok: false, reason: diagnose(topic, levels, form), code: 'invalid_topic' };
   const fields: Partial<Record<TopicField, string>> = {};
   for (const [i, level] of template.levels.entries()) {
     if ('literal' in level) continue;
     const check = checkField(level.field, levels[i]);
-    if (!check.ok) return { ok: false, reason: check.reason };
+    if (!check.ok) return { ok: false, reason: check.reason, code: 'invalid_id' };
     fields[level.field] = check.value;
   }
   // Sound because each template names exactly the fields of its kind (see Template<K>).

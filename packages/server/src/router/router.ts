@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ErrorEvent, formatTopic, parseTopic, type Topic, type TopicKind } from '@mercurio/protocol';
+import {
+  type ErrorCode,
+  type ErrorEvent,
+  formatTopic,
+  parseTopic,
+  type Topic,
+  type TopicKind,
+} from '@mercurio/protocol';
 import type { Bus, ConsumerSpec, InboundMessage, Publication } from '../bus/bus.js';
 import { isMercurioError, type MercurioError } from '../errors.js';
 import { type Pipeline, type Pipelines, type RouterContext, senderOf } from './context.js';
@@ -81,7 +88,7 @@ export class Router {
   async handle(message: InboundMessage): Promise<void> {
     const parsed = parseTopic(message.topic, message.form);
     if (!parsed.ok) {
-      await this.#refuseUnparsed(message, parsed.reason);
+      await this.#refuseUnparsed(message, parsed.reason, parsed.code);
       return;
     }
     const topic = parsed.topic;
@@ -130,43 +137,53 @@ export class Router {
       return events;
     } catch (error) {
       if (!isMercurioError(error)) throw error;
-      return this.#refusal(topic, senderOf(topic), error, message);
+      return this.#refusal(topic, error, message);
     }
   }
 
-  #refusal(
-    topic: Topic | undefined,
-    user: string | undefined,
-    error: MercurioError,
-    message: InboundMessage,
-  ) {
+  /** The error event telling the sender why their publish was refused (none for service topics). */
+  #refusal(topic: Topic, error: MercurioError, message: InboundMessage): Publication[] {
+    const user = senderOf(topic);
     this.#ctx.log.warn(
       { code: error.code, topic: message.topic, user, reason: error.message },
       'message refused',
     );
-    const app = topic && 'app' in topic ? topic.app : undefined;
-    if (!user || !app) return [];
-    const event: ErrorEvent = {
-      code: error.code,
-      message: error.message,
-      topic: topic ? formatTopic(topic, 'mqtt') : message.topic,
-      timestamp: this.#ctx.now(),
-    };
-    const messageId = clientMessageId(message.body);
-    if (messageId) event.message_id = messageId;
-    return [{ topic: { kind: 'error', app, user }, payload: event } satisfies Publication];
+    if (!user) return [];
+    return [
+      errorEvent(
+        topic.app,
+        user,
+        error.code,
+        error.message,
+        formatTopic(topic, 'mqtt'),
+        message,
+        this.#ctx.now(),
+      ),
+    ];
   }
 
-  async #refuseUnparsed(message: InboundMessage, reason: string): Promise<void> {
+  async #refuseUnparsed(message: InboundMessage, reason: string, code: ErrorCode): Promise<void> {
     const owner = unparsedTopicOwner(message.topic, message.form);
     this.#ctx.log.warn({ topic: message.topic, reason }, 'topic refused');
     if (!owner) return;
-    const event: ErrorEvent = {
-      code: reason.includes(' id ') ? 'invalid_id' : 'invalid_topic',
-      message: reason,
-      topic: message.form === 'amqp' ? message.topic.replaceAll('.', '/') : message.topic,
-      timestamp: this.#ctx.now(),
-    };
-    await this.#bus.publish([{ topic: { kind: 'error', app: owner.app, user: owner.user }, payload: event }]);
+    const mqttTopic = message.form === 'amqp' ? message.topic.replaceAll('.', '/') : message.topic;
+    await this.#bus.publish([
+      errorEvent(owner.app, owner.user, code, reason, mqttTopic, message, this.#ctx.now()),
+    ]);
   }
+}
+
+function errorEvent(
+  app: string,
+  user: string,
+  code: ErrorCode,
+  reason: string,
+  topic: string,
+  message: InboundMessage,
+  now: number,
+): Publication {
+  const event: ErrorEvent = { code, message: reason, topic, timestamp: now };
+  const messageId = clientMessageId(message.body);
+  if (messageId) event.message_id = messageId;
+  return { topic: { kind: 'error', app, user }, payload: event };
 }
