@@ -4,6 +4,7 @@ export { RabbitBus, type RabbitBusOptions } from './bus/rabbitmq-bus.js';
 export { type Config, type HttpSettings, loadConfig, type RouterSettings } from './config.js';
 export * from './errors.js';
 export { buildHttpApp, type Caller, type HttpDeps } from './http/app.js';
+export { type RunningHttpApi, startHttpApi } from './http-service.js';
 export { createLogger, type Logger } from './logger.js';
 export type { RouterContext } from './router/context.js';
 export { consumerSpecs, Router } from './router/router.js';

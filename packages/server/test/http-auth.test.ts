@@ -1,7 +1,10 @@
+import { userScopes } from '@mercurio/protocol';
 import type { FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signServiceToken } from '../src/auth/tokens.js';
+import { TestClient } from './support/mqtt-client.js';
+import { services } from './support/services.js';
 import { TestStack } from './support/stack.js';
 
 describe('HTTP API: tokens, errors, OpenAPI', () => {
@@ -224,5 +227,65 @@ describe('HTTP API: tokens, errors, OpenAPI', () => {
         '/v1/apps/{appid}/tokens',
       ]),
     );
+  });
+
+  describe('POST /v1/apps/:appid/tokens', () => {
+    const issue = async (authorization: string, body: unknown, app = stack.app) =>
+      api.inject({
+        method: 'POST',
+        url: `/api/v1/apps/${app}/tokens`,
+        headers: { authorization, 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
+
+    it('issues a Chat21-scoped user token the broker and the API accept, with the asked lifetime', async () => {
+      const res = await issue(await stack.adminToken(), {
+        user_id: 'zed',
+        ttl_seconds: 120,
+        fullname: 'Zed Z',
+      });
+      expect(res.statusCode).toBe(200);
+      const { result } = res.json();
+      expect(result).toMatchObject({
+        userid: 'zed',
+        fullname: 'Zed Z',
+        role: 'user',
+        token: expect.any(String),
+      });
+      const claims = decodeJwt(result.token);
+      expect(claims).toMatchObject({
+        sub: 'zed',
+        app_id: stack.app,
+        tiledesk_api_roles: 'user',
+        aud: ['rabbitmq', 'zed'],
+      });
+      expect(claims.scope).toEqual(userScopes(stack.app, 'zed'));
+      expect(claims.exp! - claims.iat!).toBe(120);
+      expect(result.expires_at).toBe(claims.exp);
+      const mqtt = await TestClient.connect(services().wsUrl, result.token, { clientId: 'zed-1' });
+      await mqtt.end();
+      const own = await conversations(result.token, base('/zed/conversations'));
+      expect(own.statusCode).toBe(200);
+      const defaults = decodeJwt(
+        (await issue(await stack.adminToken(), { user_id: 'zed' })).json().result.token,
+      );
+      expect(defaults.exp! - defaults.iat!).toBe(stack.config.http.userTokenTtlSeconds);
+    });
+
+    it('is admin-only, for the admin’s app, refuses system and lifetimes over the maximum', async () => {
+      const user = await issue(alice, { user_id: 'alice', role: 'admin' });
+      expect(user.statusCode).toBe(403);
+      expect(user.json()).toMatchObject({ err: { code: 'forbidden' } });
+      const otherApp = await issue(await stack.adminToken(), { user_id: 'zed' }, 'other-app');
+      expect(otherApp.statusCode).toBe(403);
+      const system = await issue(await stack.adminToken(), { user_id: 'system' });
+      expect(system.statusCode).toBe(400);
+      expect(system.json()).toMatchObject({ err: { code: 'reserved_id' } });
+      const tooLong = await issue(await stack.adminToken(), { user_id: 'zed', ttl_seconds: 10 ** 9 });
+      expect(tooLong.statusCode).toBe(400);
+      expect(tooLong.json()).toMatchObject({ err: { code: 'invalid_request' } });
+      const badId = await issue(await stack.adminToken(), { user_id: 'a#b' });
+      expect(badId.statusCode).toBe(400);
+    });
   });
 });

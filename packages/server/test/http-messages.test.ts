@@ -200,10 +200,12 @@ describe('HTTP API: conversations and messages', () => {
     expect(result.find((m) => m.seq === 230)).toMatchObject({ sender: 'dave', status: 150 });
     await seedMessage(store, stack.app, { sender: 'carol', recipient: 'dave', text: 'm231' });
     await store.markRead(stack.app, 'carol', 'dave', 230);
-    const after = (await call('carol', 'GET', '/carol/conversations/dave/messages')).json().result as typeof result;
+    const after = (await call('carol', 'GET', '/carol/conversations/dave/messages')).json()
+      .result as typeof result;
     expect(after[0]).toMatchObject({ seq: 231, sender: 'carol', status: 100 });
     expect(after[1]).toMatchObject({ seq: 230, sender: 'dave', status: 200 });
-    const daves = (await call('dave', 'GET', '/dave/conversations/carol/messages')).json().result as typeof result;
+    const daves = (await call('dave', 'GET', '/dave/conversations/carol/messages')).json()
+      .result as typeof result;
     expect(daves[0]).toMatchObject({ seq: 231, status: 150 });
     expect(daves[1]).toMatchObject({ seq: 230, status: 250 });
 
@@ -273,7 +275,7 @@ describe('HTTP API: conversations and messages', () => {
   });
 
   it('#23 stores a device instance for the caller only', async () => {
-    const token = 'fcm:APA91b' + 'x'.repeat(150);
+    const token = `fcm:APA91b${'x'.repeat(150)}`;
     const res = await call('alice', 'POST', `/alice/instances/${token}`, { platform: 'ios', language: 'it' });
     expect(res.statusCode).toBe(200);
     const { rows } = await stack.sql.query(

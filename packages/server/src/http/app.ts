@@ -29,7 +29,14 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   // Query-string tokens must not reach the access log.
   const logger = log.child(
     { component: 'http' },
-    { serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.replace(QUERY_TOKEN, '$1…') }) } },
+    {
+      serializers: {
+        req: (req: { method: string; url: string }) => ({
+          method: req.method,
+          url: req.url.replace(QUERY_TOKEN, '$1…'),
+        }),
+      },
+    },
   );
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -60,7 +67,12 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error, log));
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new MercurioError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`), log),
+    sendError(
+      request,
+      reply,
+      new MercurioError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+      log,
+    ),
   );
 
   registerOpenApi(app, settings.basePath);

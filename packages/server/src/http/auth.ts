@@ -44,7 +44,8 @@ export function createVerifier(jwt: JwtSettings, audience: string): Verifier {
           requiredClaims: ['exp', 'sub'],
         }));
       } catch (error) {
-        if (error instanceof joseErrors.JWTExpired) throw new MercurioError('token_expired', 'the token has expired');
+        if (error instanceof joseErrors.JWTExpired)
+          throw new MercurioError('token_expired', 'the token has expired');
         const reason = error instanceof joseErrors.JOSEError ? error.code : 'malformed token';
         throw new MercurioError('unauthorized', `the token was refused (${reason})`);
       }

@@ -77,12 +77,20 @@ export function refusalOf(error: unknown, log: Logger): Refusal {
     const detail = { issues: error.validation.map((i) => ({ path: i.instancePath, message: i.message })) };
     if (where === 'body') {
       return {
-        error: new MercurioError('invalid_request', issue.message ?? 'invalid body', { where, path, ...detail }),
+        error: new MercurioError('invalid_request', issue.message ?? 'invalid body', {
+          where,
+          path,
+          ...detail,
+        }),
         validation: where,
       };
     }
     return {
-      error: new MercurioError('invalid_request', `${where}${path ? `.${path}` : ''}: ${issue.message ?? 'invalid'}`, detail),
+      error: new MercurioError(
+        'invalid_request',
+        `${where}${path ? `.${path}` : ''}: ${issue.message ?? 'invalid'}`,
+        detail,
+      ),
       validation: where,
     };
   }
@@ -94,7 +102,8 @@ export function refusalOf(error: unknown, log: Logger): Refusal {
   }
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code: ErrorCode = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : 'invalid_request';
+    const code: ErrorCode =
+      status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : 'invalid_request';
     return { error: new MercurioError(code, fastifyError.message ?? 'bad request') };
   }
   log.error({ err: error }, 'HTTP request failed');
@@ -106,17 +115,27 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   const flavour = request.routeOptions.config?.flavour ?? 'mercurio';
   const response = errorResponse(refusal, flavour);
   if (response.status < 500) {
-    log.debug({ code: refusal.error.code, url: request.url, reason: refusal.error.message }, 'HTTP request refused');
+    log.debug(
+      { code: refusal.error.code, url: request.url, reason: refusal.error.message },
+      'HTTP request refused',
+    );
   }
   return reply
     .code(response.status)
     .header(ERROR_CODE_HEADER, refusal.error.code)
-    .type(response.contentType === 'text/plain' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8')
+    .type(
+      response.contentType === 'text/plain' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    )
     .send(typeof response.body === 'string' ? response.body : JSON.stringify(response.body));
 }
 
 /** For documentation: every code with its status on Mercurio routes and on Chat21 routes. */
-export function httpStatusTable(): { code: ErrorCode; status: number; chat21Status: number; description: string }[] {
+export function httpStatusTable(): {
+  code: ErrorCode;
+  status: number;
+  chat21Status: number;
+  description: string;
+}[] {
   return (Object.keys(ERROR_CODES) as ErrorCode[]).map((code) => ({
     code,
     status: ERROR_CODES[code].status,

@@ -108,7 +108,9 @@ export class GroupService {
       events.push(this.#info(after, `${member} added to group`, 'MEMBER_JOINED_GROUP', memberLabel(member)));
     }
     for (const member of change.removed) {
-      events.push(this.#info(after, `${member} removed from group`, 'MEMBER_LEFT_GROUP', { member_id: member }));
+      events.push(
+        this.#info(after, `${member} removed from group`, 'MEMBER_LEFT_GROUP', { member_id: member }),
+      );
     }
     await this.#ctx.bus.publish(events);
     return after;

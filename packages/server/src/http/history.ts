@@ -32,7 +32,11 @@ export async function conversationAccess(
     return {
       key: conversation.conversationKey,
       maxSeq: reader.visibleUntilSeq,
-      reads: { viewer: user, viewerReadSeq: conversation.readSeq, peerReadSeq: direct ? await peerReadSeq() : 0 },
+      reads: {
+        viewer: user,
+        viewerReadSeq: conversation.readSeq,
+        peerReadSeq: direct ? await peerReadSeq() : 0,
+      },
     };
   }
   const group = await store.getGroup(app, conversWith);

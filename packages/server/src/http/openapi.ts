@@ -37,9 +37,5 @@ function stripBase(url: string, basePath: string): string {
 }
 
 export function openApiRoute(app: FastifyInstance): void {
-  app.get(
-    '/openapi.json',
-    { config: { public: true }, schema: { hide: true } },
-    async () => app.swagger(),
-  );
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 }

@@ -62,7 +62,7 @@ export interface SearchHit {
   /** The conversation as the searching user sees it. */
   conversWith: string;
   rank: number;
-  /** Up to two fragments of the text with matches between U+0001 and U+0002. */
+  /** The text around the best match (up to ~35 words), matches between U+0001 and U+0002. */
   snippet: string;
 }
 

@@ -2,9 +2,15 @@ import type { SearchHit, SearchQuery } from './api-store.js';
 import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './rows.js';
 import type { SqlExecutor } from './sql.js';
 
-/** Marks ts_headline puts around matches; stripped from the text first, so they only mean "match". */
+/**
+ * Marks ts_headline puts around matches; stripped from the text first, so they only mean "match".
+ * '<' and '>' go in as LESS_THAN / GREATER_THAN (also stripped first): ts_headline's parser would
+ * otherwise take `<b>` for markup and drop it from the snippet.
+ */
 export const MATCH_START = '\u0001';
 export const MATCH_END = '\u0002';
+export const LESS_THAN = '\u0003';
+export const GREATER_THAN = '\u0004';
 
 /**
  * Full-text search over the messages `user` can see: those of conversations they have a row for
@@ -32,8 +38,9 @@ export async function searchMessages(
          AND (m.body->'attributes'->>'hiddenFor') IS DISTINCT FROM $2
        ORDER BY rank DESC, m.created_at DESC, m.seq DESC
        LIMIT $5)
-     SELECT hits.*, ts_headline('simple', translate(coalesce(hits.text, ''), E'\\x01\\x02', ''), q.query,
-       'StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "') AS snippet
+     SELECT hits.*, ts_headline('simple',
+         translate(translate(coalesce(hits.text, ''), E'\\x01\\x02\\x03\\x04', ''), '<>', E'\\x03\\x04'), q.query,
+         'StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=35, MinWords=15') AS snippet
      FROM hits, q ORDER BY hits.rank DESC, hits.created_at DESC, hits.seq DESC`,
     [app, user, query.text, query.conversWith ?? null, query.limit],
   );
@@ -41,6 +48,6 @@ export async function searchMessages(
     message: toMessage(row),
     conversWith: row.convers_with,
     rank: Number(row.rank),
-    snippet: row.snippet,
+    snippet: row.snippet.replaceAll(LESS_THAN, '<').replaceAll(GREATER_THAN, '>'),
   }));
 }

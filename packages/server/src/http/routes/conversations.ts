@@ -26,7 +26,10 @@ export function conversationRoutes(app: ZodApp, ctx: HttpContext): void {
 
   app.get(
     '/:appid/:userid/conversations',
-    { config: chat21, schema: { tags, summary: 'Chat21 #5: active conversations, newest 200', params: userParams } },
+    {
+      config: chat21,
+      schema: { tags, summary: 'Chat21 #5: active conversations, newest 200', params: userParams },
+    },
     async (request) => {
       const { appid, userid } = request.params;
       assertActsFor(callerOf(request), appid, userid);
@@ -36,7 +39,10 @@ export function conversationRoutes(app: ZodApp, ctx: HttpContext): void {
   for (const path of ['/:appid/:userid/conversations/archived', '/:appid/:userid/archived_conversations']) {
     app.get(
       path,
-      { config: chat21, schema: { tags, summary: 'Chat21 #6/#7: archived conversations, newest 200', params: userParams } },
+      {
+        config: chat21,
+        schema: { tags, summary: 'Chat21 #6/#7: archived conversations, newest 200', params: userParams },
+      },
       async (request) => {
         const { appid, userid } = request.params;
         assertActsFor(callerOf(request), appid, userid);
@@ -47,7 +53,10 @@ export function conversationRoutes(app: ZodApp, ctx: HttpContext): void {
   const detailParams = userParams.extend({ conversWith: id('conversWith id') });
   app.get(
     '/:appid/:userid/conversations/:conversWith',
-    { config: chat21, schema: { tags, summary: 'Chat21 #8: one active conversation (array of 0 or 1)', params: detailParams } },
+    {
+      config: chat21,
+      schema: { tags, summary: 'Chat21 #8: one active conversation (array of 0 or 1)', params: detailParams },
+    },
     async (request) => {
       const { appid, userid, conversWith } = request.params;
       assertActsFor(callerOf(request), appid, userid);
@@ -56,7 +65,14 @@ export function conversationRoutes(app: ZodApp, ctx: HttpContext): void {
   );
   app.get(
     '/:appid/:userid/archived_conversations/:conversWith',
-    { config: chat21, schema: { tags, summary: 'Chat21 #9: one archived conversation (array of 0 or 1)', params: detailParams } },
+    {
+      config: chat21,
+      schema: {
+        tags,
+        summary: 'Chat21 #9: one archived conversation (array of 0 or 1)',
+        params: detailParams,
+      },
+    },
     async (request) => {
       const { appid, userid, conversWith } = request.params;
       assertActsFor(callerOf(request), appid, userid);
@@ -72,7 +88,10 @@ export function conversationRoutes(app: ZodApp, ctx: HttpContext): void {
         tags,
         summary: 'Chat21 #11: archive a conversation (admins: for body.user_id)',
         params: z.object({ appid: appId(), recipient_id: id('recipient id') }),
-        body: z.object({ user_id: id('user id').optional() }).loose().nullish(),
+        body: z
+          .object({ user_id: id('user id').optional() })
+          .loose()
+          .nullish(),
       },
     },
     async (request, reply) => {
@@ -97,7 +116,9 @@ export function conversationRoutes(app: ZodApp, ctx: HttpContext): void {
         params: userParams,
         querystring: z.object({
           archived: z.enum(['true', 'false']).default('false'),
-          limit: queryInt(1, ctx.settings.conversationsPageMax).default(Math.min(50, ctx.settings.conversationsPageMax)),
+          limit: queryInt(1, ctx.settings.conversationsPageMax).default(
+            Math.min(50, ctx.settings.conversationsPageMax),
+          ),
           cursor: z.string().max(1024).optional(),
         }),
       },

@@ -47,7 +47,10 @@ export function groupRoutes(app: ZodApp, ctx: HttpContext): void {
 
   app.get(
     '/:appid/groups/:group_id',
-    { config, schema: { tags, summary: 'Chat21 #15: a group (members, owner or admin)', params: groupParams } },
+    {
+      config,
+      schema: { tags, summary: 'Chat21 #15: a group (members, owner or admin)', params: groupParams },
+    },
     async (request) => {
       const { appid, group_id } = request.params;
       const caller = callerOf(request);
@@ -123,7 +126,9 @@ export function groupRoutes(app: ZodApp, ctx: HttpContext): void {
         tags,
         summary: 'Chat21 #19: rename (owner or admin)',
         params: groupParams,
-        body: z.object({ group_name: z.string({ error: 'group_name is mandatory!' }).min(1, 'group_name is mandatory!') }),
+        body: z.object({
+          group_name: z.string({ error: 'group_name is mandatory!' }).min(1, 'group_name is mandatory!'),
+        }),
       },
     },
     async (request) => {
@@ -143,7 +148,9 @@ export function groupRoutes(app: ZodApp, ctx: HttpContext): void {
         tags,
         summary: 'Chat21 #20: replace the attributes (owner or admin)',
         params: groupParams,
-        body: z.object({ attributes: z.record(z.string(), z.unknown(), { error: 'attributes is mandatory!' }) }),
+        body: z.object({
+          attributes: z.record(z.string(), z.unknown(), { error: 'attributes is mandatory!' }),
+        }),
       },
     },
     async (request) => {
@@ -177,7 +184,11 @@ export function groupRoutes(app: ZodApp, ctx: HttpContext): void {
     '/:appid/:group_id/messages/timelines',
     {
       config,
-      schema: { tags, summary: "Chat21 #22: delete the group's stored messages (admin only)", params: timelineParams },
+      schema: {
+        tags,
+        summary: "Chat21 #22: delete the group's stored messages (admin only)",
+        params: timelineParams,
+      },
     },
     async (request) => {
       const { appid, group_id } = request.params;

@@ -10,22 +10,21 @@ import { appParams, conversationParams, id, jsonObject, queryInt } from '../sche
 const CHAT21_HISTORY_SIZE = 200;
 const tags = ['messages'];
 
-const SendBody = z
-  .object({
-    sender_fullname: z.string({ error: 'Sender Fullname is mandatory' }),
-    recipient_id: id('recipient id', 'Recipient id is mandatory'),
-    recipient_fullname: z.string({ error: 'Recipient Fullname is mandatory' }),
-    text: z.string().nullable().optional(),
-    type: z.string().nullable().optional(),
-    channel_type: z.enum(['direct', 'group']).optional(),
-    attributes: jsonObject.nullable().optional(),
-    metadata: z.unknown().optional(),
-    timestamp: z.number().optional(),
-    /** Admins only: send as this user, a bot or `system`. */
-    sender_id: id('sender id').optional(),
-    /** Mercurio: the client's UUID, so a retried request is stored once. */
-    message_id: z.uuid().optional(),
-  });
+const SendBody = z.object({
+  sender_fullname: z.string({ error: 'Sender Fullname is mandatory' }),
+  recipient_id: id('recipient id', 'Recipient id is mandatory'),
+  recipient_fullname: z.string({ error: 'Recipient Fullname is mandatory' }),
+  text: z.string().nullable().optional(),
+  type: z.string().nullable().optional(),
+  channel_type: z.enum(['direct', 'group']).optional(),
+  attributes: jsonObject.nullable().optional(),
+  metadata: z.unknown().optional(),
+  timestamp: z.number().optional(),
+  /** Admins only: send as this user, a bot or `system`. */
+  sender_id: id('sender id').optional(),
+  /** Mercurio: the client's UUID, so a retried request is stored once. */
+  message_id: z.uuid().optional(),
+});
 type SendBody = z.infer<typeof SendBody>;
 
 /** Chat21 routes 10 and 12, and Mercurio's history paged by sequence number. */
@@ -34,7 +33,11 @@ export function messageRoutes(app: ZodApp, ctx: HttpContext): void {
     '/:appid/:userid/conversations/:convid/messages',
     {
       config: { flavour: 'chat21' },
-      schema: { tags, summary: 'Chat21 #10: the newest 200 messages, newest first', params: conversationParams },
+      schema: {
+        tags,
+        summary: 'Chat21 #10: the newest 200 messages, newest first',
+        params: conversationParams,
+      },
     },
     async (request) => {
       const { appid, userid, convid } = request.params;
@@ -127,7 +130,10 @@ async function send(ctx: HttpContext, caller: Caller, app: string, body: SendBod
   const { sender_id: _sender, recipient_id: _recipient, ...payload } = body;
   const messageId = body.message_id ?? ctx.newId();
   await ctx.bus.publish([
-    { topic: { kind: 'outgoing', app, user: sender, recipient }, payload: { ...payload, message_id: messageId } },
+    {
+      topic: { kind: 'outgoing', app, user: sender, recipient },
+      payload: { ...payload, message_id: messageId },
+    },
   ]);
   return messageId;
 }

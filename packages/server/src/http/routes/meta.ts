@@ -9,7 +9,10 @@ export const API_VERSION = '0.1.0';
 export function metaRoutes(app: ZodApp, ctx: HttpContext): void {
   app.get(
     '/:appid/getInfo',
-    { config: { flavour: 'chat21' }, schema: { tags: ['info'], summary: 'Chat21 #4: version', params: appParams } },
+    {
+      config: { flavour: 'chat21' },
+      schema: { tags: ['info'], summary: 'Chat21 #4: version', params: appParams },
+    },
     async (request) => {
       assertApp(callerOf(request), request.params.appid);
       return { v: API_VERSION };
@@ -28,7 +31,11 @@ export function metaRoutes(app: ZodApp, ctx: HttpContext): void {
           appid: appParams.shape.appid,
           userid: id('user id'),
           // FCM registration tokens are longer than ids and contain ':'; they never become topic levels.
-          instance_id: z.string().min(1).max(4096).regex(/^[\x21-\x7e]+$/, 'printable ASCII only'),
+          instance_id: z
+            .string()
+            .min(1)
+            .max(4096)
+            .regex(/^[\x21-\x7e]+$/, 'printable ASCII only'),
         }),
         body: z
           .object({

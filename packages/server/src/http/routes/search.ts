@@ -37,7 +37,11 @@ export function searchRoutes(app: ZodApp, ctx: HttpContext): void {
       const { appid, userid } = request.params;
       assertActsFor(callerOf(request), appid, userid);
       const { q, conversation, limit } = request.query;
-      const hits = await ctx.store.searchMessages(appid, userid, { text: q, conversWith: conversation, limit });
+      const hits = await ctx.store.searchMessages(appid, userid, {
+        text: q,
+        conversWith: conversation,
+        limit,
+      });
       return {
         success: true,
         result: hits.map((hit) => ({

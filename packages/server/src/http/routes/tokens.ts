@@ -37,7 +37,12 @@ export function tokenRoutes(app: ZodApp, ctx: HttpContext): void {
         throw new MercurioError('reserved_id', `'${SYSTEM_SENDER}' is the sender of service messages`);
       }
       const ttlSeconds = body.ttl_seconds ?? userTokenTtlSeconds;
-      const token = await signUserToken(ctx.jwt, { app: appid, user: body.user_id, ttlSeconds, role: body.role });
+      const token = await signUserToken(ctx.jwt, {
+        app: appid,
+        user: body.user_id,
+        ttlSeconds,
+        role: body.role,
+      });
       return {
         success: true,
         result: {
