@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { signUserToken } from '../packages/server/src/auth/tokens.js';
 import { loadConfig } from '../packages/server/src/config.js';
+import { startEngine } from '../packages/server/src/engine.js';
 import { createLogger } from '../packages/server/src/logger.js';
-import { startRabbitRouter } from '../packages/server/src/router-service.js';
 import { connect, percentiles, pump, startServices } from './support.js';
 
 const COUNT = Number(process.argv[2] ?? 20_000);
@@ -52,7 +52,11 @@ async function run(
       if (++received === perPair * PAIRS) allReceived();
     });
     lanes.push(() =>
-      pump((i) => tx.publishAsync(publish, JSON.stringify({ text: String(performance.now()), i }), { qos: 1 }), perPair, WINDOW),
+      pump(
+        (i) => tx.publishAsync(publish, JSON.stringify({ text: String(performance.now()), i }), { qos: 1 }),
+        perPair,
+        WINDOW,
+      ),
     );
   }
   const t0 = performance.now();
@@ -63,7 +67,7 @@ async function run(
   const rate = Math.round((perPair * PAIRS) / seconds);
   const p = percentiles(latencies);
   console.log(
-    `${name.padEnd(8)} ${String(rate).padStart(7)} msg/s   p50 ${p.p50.toFixed(1)} ms  p90 ${p.p90.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)}   (${perPair * PAIRS} msgs, ${(performance.now() - started) / 1000 | 0}s)`,
+    `${name.padEnd(8)} ${String(rate).padStart(7)} msg/s   p50 ${p.p50.toFixed(1)} ms  p90 ${p.p90.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)}   (${perPair * PAIRS} msgs, ${((performance.now() - started) / 1000) | 0}s)`,
   );
   return rate;
 }
@@ -75,7 +79,7 @@ const relay = await run('relay', (sender) => ({
   receive: `apps/${app}/users/${sender}/relay`,
   receiver: sender,
 }));
-const router = await startRabbitRouter(config, createLogger('warn'));
+const router = await startEngine(config, createLogger('warn'), { router: true, http: false });
 const direct = await run('direct', (sender, recipient) => ({
   publish: `apps/${app}/outgoing/users/${sender}/messages/${recipient}/outgoing`,
   receive: `apps/${app}/users/${recipient}/messages/${sender}/clientadded`,

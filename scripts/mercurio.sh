@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a mercurio command (default: the router) on this machine. Without MERCURIO_AMQP_URL it
+# Runs a mercurio command (default: serve = router + webhooks + HTTP API) on this machine. Without MERCURIO_AMQP_URL it
 # uses a local RabbitMQ + PostgreSQL started by scripts/services.sh (installed from Debian's
 # packages when missing), so `npm start` works on a fresh machine.
 set -euo pipefail
@@ -14,13 +14,14 @@ if [ -z "${MERCURIO_AMQP_URL:-}" ]; then
 fi
 
 npx tsc -b
-command="${1:-router}"
-if [ "$command" = "router" ] && [ -n "${local_services:-}" ]; then
+command="${1:-serve}"
+if [ "$command" = "serve" ] && [ -n "${local_services:-}" ]; then
   cat >&2 <<INFO
 
 Mercurio is running on local services (state in .services/; stop them with: npm run services -- stop)
   MQTT over TCP        ${MERCURIO_TEST_MQTT_URL}
   MQTT over WebSocket  ${MERCURIO_TEST_WS_URL}
+  HTTP API             http://127.0.0.1:${MERCURIO_HTTP_PORT:-8004}/api   (OpenAPI: /api/openapi.json)
   a client token       npm run token -- --app tilechat --user alice
   subscribe to         apps/tilechat/users/alice/#   (password: the token; any username)
   send to bob          apps/tilechat/outgoing/users/alice/messages/bob/outgoing  {"text":"hi"}

@@ -3,22 +3,24 @@ import { checkAppId, checkId } from '@mercurio/protocol';
 import { ConfigError } from './errors.js';
 
 export type Command =
-  | { name: 'router' }
+  | { name: 'serve' | 'router' | 'api' }
   | { name: 'token'; app: string; user: string; ttlSeconds: number; admin: boolean }
   | { name: 'help' };
 
 export const USAGE = `usage:
-  mercurio router                                   run the router (RabbitMQ + PostgreSQL)
+  mercurio [serve]                                  run the router, the webhook worker and the HTTP API
+  mercurio router                                   run only the router and the webhook worker
+  mercurio api                                      run only the HTTP API
   mercurio token --app <app> --user <user> [--ttl <seconds>] [--admin]
                                                     print a client JWT signed with MERCURIO_JWT_SECRET
 settings are read from the environment: see docs/operations.md`;
 
 /** Parses the command line; a bad argument is a ConfigError with a one-line message. */
 export function parseCommand(argv: readonly string[]): Command {
-  const [name = 'router', ...rest] = argv;
+  const [name = 'serve', ...rest] = argv;
   if (name === 'help' || name === '--help' || name === '-h') return { name: 'help' };
-  if (name === 'router') {
-    if (rest.length > 0) throw new ConfigError(`router takes no arguments (got "${rest.join(' ')}")`);
+  if (name === 'serve' || name === 'router' || name === 'api') {
+    if (rest.length > 0) throw new ConfigError(`${name} takes no arguments (got "${rest.join(' ')}")`);
     return { name };
   }
   if (name === 'token') {

@@ -3,9 +3,9 @@ import process from 'node:process';
 import { signUserToken } from './auth/tokens.js';
 import { parseCommand, USAGE } from './cli.js';
 import { loadConfig } from './config.js';
+import { startEngine } from './engine.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
-import { startRabbitRouter } from './router-service.js';
 
 /**
  * The composition root: the only place that reads the environment and the command line,
@@ -24,13 +24,17 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger(config.logLevel);
-  const running = await startRabbitRouter(config, log);
+  const engine = await startEngine(config, log, {
+    router: command.name !== 'api',
+    http: command.name !== 'router',
+  });
+  log.info({ http: engine.httpUrl, router: engine.router !== undefined }, 'mercurio started');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping: finishing messages in flight');
-    await running.stop();
+    await engine.stop();
     log.info('stopped');
   };
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -39,6 +43,6 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(`mercurio: ${error.message}\n${USAGE}`);
-  else console.error('mercurio: failed to start:', error);
+  else console.error('mercurio: failed to start:', error instanceof Error ? error.message : error);
   process.exitCode = 1;
 });

@@ -7,7 +7,7 @@ import { signUserToken } from '../../src/auth/tokens.js';
 import { type Config, type HttpSettings, loadConfig } from '../../src/config.js';
 import { buildHttpApp, type HttpDeps } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
-import { type RunningRouter, startRabbitRouter } from '../../src/router-service.js';
+import { type Engine, startEngine } from '../../src/engine.js';
 import { TestClient } from './mqtt-client.js';
 import { services } from './services.js';
 
@@ -21,7 +21,7 @@ export class TestStack {
   readonly sql: pg.Pool;
   readonly #clients: TestClient[] = [];
   readonly #apps: FastifyInstance[] = [];
-  router: RunningRouter | undefined;
+  router: Engine | undefined;
 
   constructor(name: string, overrides: Record<string, string> = {}) {
     const env = services();
@@ -58,8 +58,9 @@ export class TestStack {
     };
   }
 
-  async startRouter(): Promise<RunningRouter> {
-    this.router = await startRabbitRouter(this.config, createLogger(this.config.logLevel));
+  /** The router (and webhook worker) of this stack, in this process. */
+  async startRouter(): Promise<Engine> {
+    this.router = await startEngine(this.config, createLogger(this.config.logLevel), { router: true, http: false });
     return this.router;
   }
 
