@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
-# Runs a mercurio command (default: serve = router + webhooks + HTTP API) on this machine. Without MERCURIO_AMQP_URL it
-# uses a local RabbitMQ + PostgreSQL started by scripts/services.sh (installed from Debian's
-# packages when missing), so `npm start` works on a fresh machine.
+# Runs a mercurio command (default: serve = router + webhooks + HTTP API) on this machine. Without
+# MERCURIO_AMQP_URL it uses a local RabbitMQ + PostgreSQL started by scripts/services.sh (installed
+# from Debian's packages when missing), so `npm start` works on a fresh machine.
+#   scripts/mercurio.sh services stop|status   manages those local services
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The local services of `npm start` have their own folder, node name and ports, apart from the
+# test suite's (.services/), so that tests never meet this router.
+export MERCURIO_SERVICES_DIR="${MERCURIO_SERVICES_DIR:-$PWD/.services-dev}"
+export MERCURIO_SVC_NODENAME=mercurio-dev
+export MERCURIO_SVC_AMQP_PORT="${MERCURIO_SVC_AMQP_PORT:-36672}" MERCURIO_SVC_MQTT_PORT="${MERCURIO_SVC_MQTT_PORT:-1883}"
+export MERCURIO_SVC_WS_PORT="${MERCURIO_SVC_WS_PORT:-15675}" MERCURIO_SVC_DIST_PORT="${MERCURIO_SVC_DIST_PORT:-36673}"
+export MERCURIO_SVC_EPMD_PORT="${MERCURIO_SVC_EPMD_PORT:-36369}" MERCURIO_SVC_PG_PORT="${MERCURIO_SVC_PG_PORT:-36432}"
+export MERCURIO_SVC_CTL_DIST_PORT_MIN="${MERCURIO_SVC_CTL_DIST_PORT_MIN:-36690}"
+
+if [ "${1:-}" = "services" ]; then
+  shift
+  exec bash scripts/services.sh "$@"
+fi
 
 if [ -z "${MERCURIO_AMQP_URL:-}" ]; then
   eval "$(bash scripts/services.sh start)"
@@ -18,7 +33,7 @@ command="${1:-serve}"
 if [ "$command" = "serve" ] && [ -n "${local_services:-}" ]; then
   cat >&2 <<INFO
 
-Mercurio is running on local services (state in .services/; stop them with: npm run services -- stop)
+Mercurio is running on local services (state in .services-dev/; stop them with: npm run services:stop)
   MQTT over TCP        ${MERCURIO_TEST_MQTT_URL}
   MQTT over WebSocket  ${MERCURIO_TEST_WS_URL}
   HTTP API             http://127.0.0.1:${MERCURIO_HTTP_PORT:-8004}/api   (OpenAPI: /api/openapi.json)

@@ -15,7 +15,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${MERCURIO_SERVICES_DIR:-$REPO/.services}"
 RMQ_BIN=/usr/lib/rabbitmq/bin
-NODENAME=mercurio-test@localhost
+NODENAME="${MERCURIO_SVC_NODENAME:-mercurio-test}@localhost"
 RMQ_BOOT_TIMEOUT="${MERCURIO_SVC_BOOT_TIMEOUT:-60}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
