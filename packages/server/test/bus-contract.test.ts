@@ -96,7 +96,11 @@ function busContract(name: string, start: () => Promise<BrokerUnderTest>): void 
 
       await until(() => got.length >= 3, 'three messages');
       await sleep(300);
-      expect(got.map((message) => JSON.parse(message.body.toString()).text)).toEqual(['first', 'bad id', 'last']);
+      expect(got.map((message) => JSON.parse(message.body.toString()).text)).toEqual([
+        'first',
+        'bad id',
+        'last',
+      ]);
       const first = got[0]!;
       expect(kindOf(first)).toBe('outgoing');
       expect(parseTopic(first.topic, first.form)).toMatchObject({
