@@ -15,8 +15,16 @@ export interface Config {
     readonly resourceServerId: string;
     readonly serviceTokenTtlSeconds: number;
   };
-  readonly rabbitmq: { readonly url: string };
-  readonly postgres: { readonly url: string; readonly poolSize: number };
+  /** RabbitMQ; undefined runs the embedded broker (Aedes) in this process. */
+  readonly rabbitmq: { readonly url: string } | undefined;
+  /** PostgreSQL; undefined uses PGlite in `dataDir`. */
+  readonly postgres: { readonly url: string; readonly poolSize: number } | undefined;
+  /** The embedded engine's data (PGlite database, dev secret). */
+  readonly dataDir: string;
+  /** The embedded broker's MQTT over TCP listener (MQTT over WebSocket is on the HTTP port, /ws). */
+  readonly mqtt: { readonly port: number; readonly host: string };
+  /** Development conveniences that are unsafe in production (the dev login route). */
+  readonly dev: boolean;
   readonly router: RouterSettings;
   readonly http: HttpSettings;
   /** Undefined when no webhook endpoint is configured. */
@@ -62,7 +70,12 @@ export interface HttpSettings {
   /** Lifetime of user tokens issued by the admin endpoint, unless the request asks for less/more. */
   readonly userTokenTtlSeconds: number;
   readonly userTokenMaxTtlSeconds: number;
+  /** The unsafe development login route (MERCURIO_DEV). */
+  readonly devLogin: boolean;
 }
+
+/** Where the embedded engine keeps its data unless MERCURIO_DATA_DIR says otherwise. */
+export const DEFAULT_DATA_DIR = './data';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -71,8 +84,15 @@ const schema = z.object({
   MERCURIO_JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
   MERCURIO_JWT_RESOURCE_SERVER_ID: z.string().min(1).default('rabbitmq'),
   MERCURIO_SERVICE_TOKEN_TTL_SECONDS: int(60, 7 * 24 * 3600).default(3600),
-  MERCURIO_AMQP_URL: z.url({ protocol: /^amqps?$/ }).default('amqp://127.0.0.1:5672'),
-  MERCURIO_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://127.0.0.1:5432/mercurio'),
+  MERCURIO_AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
+  MERCURIO_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  MERCURIO_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
+  MERCURIO_MQTT_PORT: int(0, 65_535).default(1883),
+  MERCURIO_MQTT_HOST: z.string().min(1).default('127.0.0.1'),
+  MERCURIO_DEV: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
   MERCURIO_DATABASE_POOL_SIZE: int(1, 200).default(10),
   MERCURIO_QUEUE_PREFIX: z
     .string()
@@ -140,8 +160,14 @@ export function loadConfig(env: Environment): Config {
       resourceServerId: e.MERCURIO_JWT_RESOURCE_SERVER_ID,
       serviceTokenTtlSeconds: e.MERCURIO_SERVICE_TOKEN_TTL_SECONDS,
     },
-    rabbitmq: { url: e.MERCURIO_AMQP_URL },
-    postgres: { url: e.MERCURIO_DATABASE_URL, poolSize: e.MERCURIO_DATABASE_POOL_SIZE },
+    rabbitmq: e.MERCURIO_AMQP_URL === undefined ? undefined : { url: e.MERCURIO_AMQP_URL },
+    postgres:
+      e.MERCURIO_DATABASE_URL === undefined
+        ? undefined
+        : { url: e.MERCURIO_DATABASE_URL, poolSize: e.MERCURIO_DATABASE_POOL_SIZE },
+    dataDir: e.MERCURIO_DATA_DIR,
+    mqtt: { port: e.MERCURIO_MQTT_PORT, host: e.MERCURIO_MQTT_HOST },
+    dev: e.MERCURIO_DEV,
     router: {
       queuePrefix: e.MERCURIO_QUEUE_PREFIX,
       app: e.MERCURIO_APP_ID,
@@ -164,6 +190,7 @@ export function loadConfig(env: Environment): Config {
       bodyLimitBytes: e.MERCURIO_HTTP_BODY_LIMIT_BYTES,
       userTokenTtlSeconds: e.MERCURIO_USER_TOKEN_TTL_SECONDS,
       userTokenMaxTtlSeconds: e.MERCURIO_USER_TOKEN_MAX_TTL_SECONDS,
+      devLogin: e.MERCURIO_DEV,
     },
     webhooks: webhookSettings(e),
   });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { signServiceToken } from './auth/tokens.js';
 import type { Bus } from './bus/bus.js';
+import { EmbeddedBus } from './bus/embedded/embedded-bus.js';
 import { RabbitBus } from './bus/rabbitmq-bus.js';
 import type { Config } from './config.js';
 import { buildHttpApp } from './http/app.js';
@@ -9,6 +11,8 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { Router } from './router/router.js';
 import { createPgDatabase } from './store/pg-database.js';
+import { createPgliteDatabase } from './store/pglite-database.js';
+import type { SqlDatabase } from './store/sql.js';
 import { openSqlStore } from './store/sql-store.js';
 import type { Store } from './store/store.js';
 import { WebhookOutbox } from './webhooks/outbox.js';
@@ -21,6 +25,8 @@ export interface EngineParts {
 }
 
 export interface Engine {
+  /** The database under the store (operators' queries, tests). */
+  db: SqlDatabase;
   store: Store;
   bus: Bus;
   metrics: Metrics;
@@ -29,6 +35,8 @@ export interface Engine {
   http: FastifyInstance | undefined;
   /** Where the HTTP API listens, when it runs. */
   httpUrl: string | undefined;
+  /** The embedded broker's MQTT endpoints (undefined on RabbitMQ, whose endpoints are its own). */
+  mqtt: { tcpUrl: string; wsUrl: string | undefined } | undefined;
   /**
    * Stops in the order that loses nothing: no new HTTP requests, no new inbound messages, the
    * ones in flight finished and acknowledged, webhooks in flight settled, then the connections.
@@ -46,18 +54,13 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     for (const close of cleanup.reverse()) await close().catch(() => {});
   };
   try {
-    const store = await openSqlStore(createPgDatabase(config.postgres.url, config.postgres.poolSize));
-    cleanup.push(() => store.close());
+    const db = config.postgres
+      ? createPgDatabase(config.postgres.url, config.postgres.poolSize)
+      : await createPgliteDatabase(join(config.dataDir, 'pglite'));
+    cleanup.push(() => db.close());
+    const store = await openSqlStore(db);
     const jwt = config.jwt;
-    const service = parts.router ? 'mercurio-router' : 'mercurio-api';
-    const bus = await RabbitBus.connect({
-      url: config.rabbitmq.url,
-      queuePrefix: config.router.queuePrefix,
-      token: () => signServiceToken(jwt, service, jwt.serviceTokenTtlSeconds),
-      tokenRefreshSeconds: Math.max(30, Math.floor(jwt.serviceTokenTtlSeconds / 2)),
-      retryDelayMs: config.router.retryDelayMs,
-      log,
-    });
+    const bus = await openBus(config, log, parts);
     cleanup.push(() => bus.close());
     const metrics = createMetrics();
 
@@ -91,16 +94,18 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     let httpUrl: string | undefined;
     if (parts.http) {
       http = buildHttpApp({ settings: config.http, jwt, store, bus, log });
+      if (bus instanceof EmbeddedBus) bus.attachWebSocket(http.server, '/ws');
       const registry = metrics.registry;
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
         reply.type(registry.contentType).send(await registry.metrics()),
       );
-      httpUrl = await http.listen({ port: config.http.port, host: config.http.host });
+      httpUrl = await listen(http, config.http.host, config.http.port);
       const app = http;
       cleanup.push(() => app.close());
     }
 
     return {
+      db,
       store,
       bus,
       metrics,
@@ -108,6 +113,13 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       webhooks,
       http,
       httpUrl,
+      mqtt:
+        bus instanceof EmbeddedBus
+          ? {
+              tcpUrl: `mqtt://${config.mqtt.host}:${bus.tcpPort}`,
+              wsUrl: httpUrl ? `${httpUrl.replace(/^http/, 'ws')}/ws` : undefined,
+            }
+          : undefined,
       async stop() {
         router?.stop();
         await closeAll();
@@ -115,6 +127,42 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     };
   } catch (error) {
     await closeAll();
+    throw error;
+  }
+}
+
+/** RabbitMQ when configured, else the embedded broker in this process. */
+async function openBus(config: Config, log: Logger, parts: EngineParts): Promise<Bus> {
+  const jwt = config.jwt;
+  if (!config.rabbitmq) {
+    return EmbeddedBus.start({
+      jwt,
+      tcp: { port: config.mqtt.port, host: config.mqtt.host },
+      retryDelayMs: config.router.retryDelayMs,
+      log: log.child({ component: 'mqtt' }),
+    });
+  }
+  const service = parts.router ? 'mercurio-router' : 'mercurio-api';
+  return RabbitBus.connect({
+    url: config.rabbitmq.url,
+    queuePrefix: config.router.queuePrefix,
+    token: () => signServiceToken(jwt, service, jwt.serviceTokenTtlSeconds),
+    tokenRefreshSeconds: Math.max(30, Math.floor(jwt.serviceTokenTtlSeconds / 2)),
+    retryDelayMs: config.router.retryDelayMs,
+    log,
+  });
+}
+
+/** Listens, turning "address in use" into a message that names the setting to change. */
+async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (error) {
+    if (error && typeof error === 'object' && 'code' in error && error.code === 'EADDRINUSE') {
+      throw new Error(
+        `cannot listen for HTTP on ${host}:${port}: the address is already in use (set MERCURIO_HTTP_PORT)`,
+      );
+    }
     throw error;
   }
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import process from 'node:process';
 import { signUserToken } from './auth/tokens.js';
+import { banner } from './banner.js';
 import { parseCommand, USAGE } from './cli.js';
 import { loadConfig } from './config.js';
+import { withDevSecret } from './dev-secret.js';
 import { startEngine } from './engine.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -17,7 +19,8 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const config = loadConfig(process.env);
+  const { env, secretFile } = await withDevSecret(process.env);
+  const config = loadConfig(env);
   if (command.name === 'token') {
     const role = command.admin ? 'admin' : 'user';
     console.log(await signUserToken(config.jwt, { ...command, role }));
@@ -28,7 +31,11 @@ async function main(argv: string[]): Promise<void> {
     router: command.name !== 'api',
     http: command.name !== 'router',
   });
-  log.info({ http: engine.httpUrl, router: engine.router !== undefined }, 'mercurio started');
+  log.info(
+    { http: engine.httpUrl, mqtt: engine.mqtt, router: engine.router !== undefined },
+    'mercurio started',
+  );
+  console.error(banner(config, engine, secretFile));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -35,7 +35,7 @@ export class RabbitBus implements Bus {
   readonly #inFlight = new Set<Promise<void>>();
   #model: ChannelModel | undefined;
   #publisher: ConfirmChannel | undefined;
-  #consumerChannels: Channel[] = [];
+  #consumerChannels: { channel: Channel; tag: string }[] = [];
   #ready: Promise<void>;
   #closing = false;
   #refreshTimer: NodeJS.Timeout | undefined;
@@ -88,9 +88,11 @@ export class RabbitBus implements Bus {
   async close(): Promise<void> {
     this.#closing = true;
     clearInterval(this.#refreshTimer);
-    // Stop new deliveries, then let the ones in flight finish and ack.
-    await Promise.allSettled(this.#consumerChannels.map((channel) => channel.close()));
+    // Stop new deliveries, let the ones in flight finish and ack on their still-open channels,
+    // then close: closing the channels first would throw those acks away (and redeliver).
+    await Promise.allSettled(this.#consumerChannels.map(({ channel, tag }) => channel.cancel(tag)));
     await Promise.allSettled([...this.#inFlight]);
+    await Promise.allSettled(this.#consumerChannels.map(({ channel }) => channel.close()));
     await this.#model?.close().catch(() => {});
   }
 
@@ -162,7 +164,6 @@ export class RabbitBus implements Bus {
     channel.on('error', (error: Error) =>
       this.#options.log.warn({ err: error, queue: spec.name }, 'AMQP channel error'),
     );
-    this.#consumerChannels.push(channel);
     const queue = `${this.#options.queuePrefix}.${spec.name}`;
     const transient = spec.ttlMs !== undefined;
     await channel.assertQueue(queue, {
@@ -172,9 +173,10 @@ export class RabbitBus implements Bus {
     for (const kind of spec.kinds)
       await channel.bindQueue(queue, EXCHANGE, topicPattern(kind, 'amqp', spec.app));
     await channel.prefetch(spec.prefetch);
-    await channel.consume(queue, (message) => {
+    const { consumerTag } = await channel.consume(queue, (message) => {
       if (message) this.#track(this.#deliver(channel, message, handler));
     });
+    this.#consumerChannels.push({ channel, tag: consumerTag });
   }
 
   async #deliver(channel: Channel, message: ConsumeMessage, handler: InboundHandler): Promise<void> {

@@ -7,6 +7,7 @@ import type { HttpContext, HttpDeps, ZodApp } from './context.js';
 import { sendError } from './errors.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { devLoginRoutes } from './routes/dev-login.js';
 import { groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
 import { metaRoutes } from './routes/meta.js';
@@ -87,6 +88,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       searchRoutes(routes, ctx);
       presenceRoutes(routes, ctx);
       tokenRoutes(routes, ctx);
+      if (settings.devLogin) devLoginRoutes(routes, ctx);
     },
     { prefix: settings.basePath },
   );

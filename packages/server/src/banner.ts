@@ -1,0 +1,32 @@
+import type { Config } from './config.js';
+import type { Engine } from './engine.js';
+
+/** What a person starting Mercurio needs to know: where it listens and how to get in. */
+export function banner(config: Config, engine: Engine, secretFile: string | undefined): string {
+  const api = engine.httpUrl ? `${engine.httpUrl}${config.http.basePath}` : undefined;
+  const lines = [
+    '',
+    `Mercurio is running (${config.rabbitmq ? 'RabbitMQ' : 'embedded broker'}, ${config.postgres ? 'PostgreSQL' : `PGlite in ${config.dataDir}`})`,
+  ];
+  if (api)
+    lines.push(
+      `  HTTP API             ${api}   (OpenAPI: ${api}/openapi.json, metrics: ${engine.httpUrl}/metrics)`,
+    );
+  if (engine.mqtt) {
+    lines.push(`  MQTT over TCP        ${engine.mqtt.tcpUrl}`);
+    if (engine.mqtt.wsUrl) lines.push(`  MQTT over WebSocket  ${engine.mqtt.wsUrl}`);
+  }
+  lines.push(
+    '  a client token       npm run token -- --app tilechat --user alice   (MQTT password; any username)',
+  );
+  if (config.dev && api) {
+    lines.push(
+      `  or, dev only         curl -s -X POST ${api}/v1/apps/tilechat/dev/login -H 'content-type: application/json' -d '{"user_id":"alice"}'`,
+      '  DEV MODE: the login above gives anyone a token for any user. Never use MERCURIO_DEV in production.',
+    );
+  }
+  if (secretFile) lines.push(`  JWT secret           generated for development, kept in ${secretFile}`);
+  lines.push('  then subscribe to apps/tilechat/users/alice/# and publish {"text":"hi"} to');
+  lines.push('  apps/tilechat/outgoing/users/alice/messages/bob/outgoing', '');
+  return lines.join('\n');
+}

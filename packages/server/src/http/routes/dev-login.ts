@@ -1,0 +1,39 @@
+import { SYSTEM_SENDER } from '@mercurio/protocol';
+import { z } from 'zod';
+import { signUserToken } from '../../auth/tokens.js';
+import { MercurioError } from '../../errors.js';
+import type { HttpContext, ZodApp } from '../context.js';
+import { appParams, id } from '../schemas.js';
+
+const WARNING =
+  'development login: anyone can get a token for any user. Never enable MERCURIO_DEV in production.';
+
+/**
+ * Development only (`MERCURIO_DEV=true`): a token for any user name, no password — so that the
+ * embedded engine can be tried in a minute. Registered only in dev mode, and it says so.
+ */
+export function devLoginRoutes(app: ZodApp, ctx: HttpContext): void {
+  app.post(
+    '/v1/apps/:appid/dev/login',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['tokens'],
+        summary: 'UNSAFE, development only: a user token for a user name',
+        params: appParams,
+        body: z.object({ user_id: id('user id') }),
+      },
+    },
+    async (request) => {
+      const { appid } = request.params;
+      const user = request.body.user_id;
+      if (user === SYSTEM_SENDER) {
+        throw new MercurioError('reserved_id', `'${SYSTEM_SENDER}' is the sender of service messages`);
+      }
+      ctx.log.warn({ app: appid, user }, WARNING);
+      const ttlSeconds = ctx.settings.userTokenTtlSeconds;
+      const token = await signUserToken(ctx.jwt, { app: appid, user, ttlSeconds });
+      return { success: true, warning: WARNING, result: { userid: user, token, expires_in: ttlSeconds } };
+    },
+  );
+}
