@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Received, TestClient } from './support/mqtt-client.js';
-import { TestStack } from './support/stack.js';
+import { ENGINES, TestStack } from './support/stack.js';
 
-describe('conversations: read, archive, unarchive', () => {
-  const stack = new TestStack('convs');
+describe.each(ENGINES)('conversations: read, archive, unarchive (%s)', (engine) => {
+  const stack = new TestStack('convs', {}, engine);
   let lea: TestClient;
   let max: TestClient;
 

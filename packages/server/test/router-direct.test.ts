@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from './support/mqtt-client.js';
-import { TestStack } from './support/stack.js';
+import { ENGINES, TestStack } from './support/stack.js';
 
-describe('direct messages through RabbitMQ and the router', () => {
-  const stack = new TestStack('direct');
+describe.each(ENGINES)('direct messages through RabbitMQ and the router (%s)', (engine) => {
+  const stack = new TestStack('direct', {}, engine);
   let alice: TestClient;
   let bob: TestClient;
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Received, TestClient } from './support/mqtt-client.js';
-import { TestStack } from './support/stack.js';
+import { ENGINES, TestStack } from './support/stack.js';
 
-describe('bad input is refused clearly and nothing else suffers', () => {
-  const stack = new TestStack('errors', { MERCURIO_MAX_PAYLOAD_BYTES: '4096' });
+describe.each(ENGINES)('bad input is refused clearly and nothing else suffers (%s)', (engine) => {
+  const stack = new TestStack('errors', { MERCURIO_MAX_PAYLOAD_BYTES: '4096' }, engine);
   let uma: TestClient;
   let vic: TestClient;
 

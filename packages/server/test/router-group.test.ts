@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../src/store/store.js';
 import type { TestClient } from './support/mqtt-client.js';
-import { TestStack } from './support/stack.js';
+import { ENGINES, TestStack } from './support/stack.js';
 
-describe('group messages', () => {
-  const stack = new TestStack('group');
+describe.each(ENGINES)('group messages (%s)', (engine) => {
+  const stack = new TestStack('group', {}, engine);
   let store: Store;
   let ann: TestClient;
   let ben: TestClient;

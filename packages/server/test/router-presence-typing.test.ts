@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Received, TestClient } from './support/mqtt-client.js';
-import { TestStack } from './support/stack.js';
+import { ENGINES, TestStack } from './support/stack.js';
 
-describe('presence and typing', () => {
-  const stack = new TestStack('presence');
+describe.each(ENGINES)('presence and typing (%s)', (engine) => {
+  const stack = new TestStack('presence', {}, engine);
   let pia: TestClient;
   let quinn: TestClient;
 

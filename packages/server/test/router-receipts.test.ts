@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Received, TestClient } from './support/mqtt-client.js';
-import { TestStack } from './support/stack.js';
+import { ENGINES, TestStack } from './support/stack.js';
 
-describe('receipts', () => {
-  const stack = new TestStack('receipts');
+describe.each(ENGINES)('receipts (%s)', (engine) => {
+  const stack = new TestStack('receipts', {}, engine);
   let sam: TestClient;
   let rita: TestClient;
   let eve: TestClient;

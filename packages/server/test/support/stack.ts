@@ -1,36 +1,57 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inboxPattern } from '@mercurio/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { IClientOptions } from 'mqtt';
 import pg from 'pg';
 import { signUserToken } from '../../src/auth/tokens.js';
 import { type Config, type HttpSettings, loadConfig } from '../../src/config.js';
+import { type Engine, startEngine } from '../../src/engine.js';
 import { buildHttpApp, type HttpDeps } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
-import { type Engine, startEngine } from '../../src/engine.js';
 import { TestClient } from './mqtt-client.js';
 import { services } from './services.js';
 
+export type EngineKind = 'rabbitmq' | 'embedded';
+/** Both engines, for `describe.each(ENGINES)`: every router flow runs on each. */
+export const ENGINES: EngineKind[] = ['rabbitmq', 'embedded'];
+
+/** What tests query the database through: node-postgres on RabbitMQ + PostgreSQL, PGlite embedded. */
+export interface TestSql {
+  // biome-ignore lint/suspicious/noExplicitAny: rows are whatever the test selected
+  query(text: string, params?: unknown[]): Promise<{ rows: any[] }>;
+}
+
 /**
- * A router of its own for one test file, on the shared RabbitMQ and PostgreSQL: its own app id
- * and queue prefix, so files running in parallel never see each other's messages.
+ * A router of its own for one test file. On RabbitMQ + PostgreSQL (the shared test services) it
+ * has its own app id and queue prefix, so files running in parallel never see each other's
+ * messages; embedded, it has its own Aedes broker and PGlite database in a temporary folder.
  */
 export class TestStack {
   readonly app: string;
   readonly config: Config;
-  readonly sql: pg.Pool;
+  readonly engine: EngineKind;
+  readonly #pool: pg.Pool | undefined;
   readonly #clients: TestClient[] = [];
   readonly #apps: FastifyInstance[] = [];
+  readonly #dataDir: string | undefined;
   router: Engine | undefined;
 
-  constructor(name: string, overrides: Record<string, string> = {}) {
+  constructor(name: string, overrides: Record<string, string> = {}, engine: EngineKind = 'rabbitmq') {
     const env = services();
     const suffix = randomUUID().slice(0, 8);
     this.app = `${name}-${suffix}`;
+    this.engine = engine;
+    this.#dataDir = engine === 'embedded' ? mkdtempSync(join(tmpdir(), 'mercurio-test-')) : undefined;
+    const where =
+      engine === 'rabbitmq'
+        ? { MERCURIO_AMQP_URL: env.amqpUrl, MERCURIO_DATABASE_URL: env.pgUrl }
+        : { MERCURIO_DATA_DIR: this.#dataDir!, MERCURIO_MQTT_PORT: '0', MERCURIO_HTTP_PORT: '0' };
     this.config = loadConfig({
       MERCURIO_JWT_SECRET: env.jwtSecret,
-      MERCURIO_AMQP_URL: env.amqpUrl,
-      MERCURIO_DATABASE_URL: env.pgUrl,
+      ...where,
       MERCURIO_APP_ID: this.app,
       MERCURIO_QUEUE_PREFIX: `test-${this.app}`,
       MERCURIO_LOG_LEVEL: process.env.MERCURIO_TEST_LOG_LEVEL ?? 'silent',
@@ -42,7 +63,15 @@ export class TestStack {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
         oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format),
     } as pg.CustomTypesConfig;
-    this.sql = new pg.Pool({ connectionString: env.pgUrl, max: 2, types });
+    this.#pool =
+      engine === 'rabbitmq' ? new pg.Pool({ connectionString: env.pgUrl, max: 2, types }) : undefined;
+  }
+
+  /** The stack's database, for assertions on what was stored. */
+  get sql(): TestSql {
+    if (this.#pool) return this.#pool;
+    if (!this.router) throw new Error('start the router before querying the embedded database');
+    return this.router.db as TestSql;
   }
 
   /** The environment a router child process needs to join this stack. */
@@ -60,8 +89,18 @@ export class TestStack {
 
   /** The router (and webhook worker) of this stack, in this process. */
   async startRouter(): Promise<Engine> {
-    this.router = await startEngine(this.config, createLogger(this.config.logLevel), { router: true, http: false });
+    // Embedded, MQTT over WebSocket is served by the HTTP server.
+    const http = this.engine === 'embedded';
+    this.router = await startEngine(this.config, createLogger(this.config.logLevel), { router: true, http });
     return this.router;
+  }
+
+  /** Where clients connect: the test RabbitMQ, or this stack's embedded broker. */
+  #endpoint(transport: 'ws' | 'tcp'): string {
+    if (this.engine === 'rabbitmq') return transport === 'ws' ? services().wsUrl : services().mqttUrl;
+    const mqtt = this.router?.mqtt;
+    if (!mqtt) throw new Error('start the router before connecting clients to the embedded broker');
+    return transport === 'ws' ? mqtt.wsUrl! : mqtt.tcpUrl;
   }
 
   token(user: string, ttlSeconds = 3600): Promise<string> {
@@ -98,15 +137,10 @@ export class TestStack {
     options: { transport?: 'ws' | 'tcp'; subscribe?: boolean } & IClientOptions = {},
   ): Promise<TestClient> {
     const { transport = 'ws', subscribe = true, ...mqttOptions } = options;
-    const env = services();
-    const client = await TestClient.connect(
-      transport === 'ws' ? env.wsUrl : env.mqttUrl,
-      await this.token(user),
-      {
-        clientId: `${user}-${randomUUID().slice(0, 8)}`,
-        ...mqttOptions,
-      },
-    );
+    const client = await TestClient.connect(this.#endpoint(transport), await this.token(user), {
+      clientId: `${user}-${randomUUID().slice(0, 8)}`,
+      ...mqttOptions,
+    });
     this.#clients.push(client);
     if (subscribe) await client.subscribe(inboxPattern(this.app, user, 'mqtt'));
     return client;
@@ -125,6 +159,7 @@ export class TestStack {
     await Promise.allSettled(this.#apps.map((app) => app.close()));
     await Promise.allSettled(this.#clients.map((client) => client.end()));
     await this.router?.stop();
-    await this.sql.end();
+    await this.#pool?.end();
+    if (this.#dataDir) rmSync(this.#dataDir, { recursive: true, force: true });
   }
 }
