@@ -1,8 +1,12 @@
 /**
  * Direct messages end to end (QoS 1, stored before delivery, both copies delivered) against the
- * raw RabbitMQ MQTT QoS 1 relay, measured in the same run. Usage: npx tsx bench/direct.ts [count]
+ * raw broker's MQTT QoS 1 relay, measured in the same run, on either engine.
+ * Usage: node --conditions=mercurio-source --import tsx bench/direct.ts [count] [rabbitmq|embedded]
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { signUserToken } from '../packages/server/src/auth/tokens.js';
 import { loadConfig } from '../packages/server/src/config.js';
 import { startEngine } from '../packages/server/src/engine.js';
@@ -10,15 +14,18 @@ import { createLogger } from '../packages/server/src/logger.js';
 import { connect, percentiles, pump, startServices } from './support.js';
 
 const COUNT = Number(process.argv[2] ?? 20_000);
+const ENGINE = process.argv[3] === 'embedded' ? 'embedded' : 'rabbitmq';
 const PAIRS = 8;
 const WINDOW = 32;
 
 const services = startServices();
 const app = `bench-${randomUUID().slice(0, 6)}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'mercurio-bench-'));
 const config = loadConfig({
   MERCURIO_JWT_SECRET: services.jwtSecret,
-  MERCURIO_AMQP_URL: services.amqpUrl,
-  MERCURIO_DATABASE_URL: services.pgUrl,
+  ...(ENGINE === 'rabbitmq'
+    ? { MERCURIO_AMQP_URL: services.amqpUrl, MERCURIO_DATABASE_URL: services.pgUrl }
+    : { MERCURIO_DATA_DIR: dataDir, MERCURIO_MQTT_PORT: '0', MERCURIO_HTTP_PORT: '0' }),
   MERCURIO_APP_ID: app,
   MERCURIO_QUEUE_PREFIX: `bench-${app}`,
   MERCURIO_LOG_LEVEL: 'warn',
@@ -42,8 +49,8 @@ async function run(
     const sender = `s${p}`;
     const recipient = `r${p}`;
     const { publish, receive, receiver } = route(sender, recipient);
-    const rx = await connect(services.mqttUrl, await token(receiver), `${name}-${recipient}-${app}`);
-    const tx = await connect(services.mqttUrl, await token(sender), `${name}-${sender}-${app}`);
+    const rx = await connect(mqttUrl(), await token(receiver), `${name}-${recipient}-${app}`);
+    const tx = await connect(mqttUrl(), await token(sender), `${name}-${sender}-${app}`);
     clients.push(rx, tx);
     await rx.subscribeAsync(receive, { qos: 1 });
     rx.on('message', (_topic, payload) => {
@@ -72,18 +79,22 @@ async function run(
   return rate;
 }
 
-console.error(`bench: ${COUNT} messages, ${PAIRS} pairs, ${WINDOW} in flight per sender`);
+console.error(`bench (${ENGINE}): ${COUNT} messages, ${PAIRS} pairs, ${WINDOW} in flight per sender`);
+// Embedded, the broker lives in the engine: start it first (the router ignores the relay topics).
+let engine = ENGINE === 'embedded' ? await startEngine(config, createLogger('warn'), { router: true, http: true }) : undefined;
+const mqttUrl = () => engine?.mqtt?.tcpUrl ?? services.mqttUrl;
 // The physical limit: a second client of the same user subscribed to what the first publishes.
 const relay = await run('relay', (sender) => ({
   publish: `apps/${app}/users/${sender}/relay`,
   receive: `apps/${app}/users/${sender}/relay`,
   receiver: sender,
 }));
-const router = await startEngine(config, createLogger('warn'), { router: true, http: false });
+engine ??= await startEngine(config, createLogger('warn'), { router: true, http: false });
 const direct = await run('direct', (sender, recipient) => ({
   publish: `apps/${app}/outgoing/users/${sender}/messages/${recipient}/outgoing`,
   receive: `apps/${app}/users/${recipient}/messages/${sender}/clientadded`,
   receiver: recipient,
 }));
-await router.stop();
+await engine.stop();
+rmSync(dataDir, { recursive: true, force: true });
 console.log(`ratio direct / relay: ${(direct / relay).toFixed(2)}`);
