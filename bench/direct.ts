@@ -81,7 +81,10 @@ async function run(
 
 console.error(`bench (${ENGINE}): ${COUNT} messages, ${PAIRS} pairs, ${WINDOW} in flight per sender`);
 // Embedded, the broker lives in the engine: start it first (the router ignores the relay topics).
-let engine = ENGINE === 'embedded' ? await startEngine(config, createLogger('warn'), { router: true, http: true }) : undefined;
+let engine =
+  ENGINE === 'embedded'
+    ? await startEngine(config, createLogger('warn'), { router: true, http: true })
+    : undefined;
 const mqttUrl = () => engine?.mqtt?.tcpUrl ?? services.mqttUrl;
 // The physical limit: a second client of the same user subscribed to what the first publishes.
 const relay = await run('relay', (sender) => ({
