@@ -90,7 +90,11 @@ export class TestClient {
   ): Promise<Received[]> {
     let found: Received[] = [];
     const describe = () => `${found.length} of ${count} expected messages`;
-    await this.waitUntil(() => (found = this.received.filter(match)).length >= count, timeoutMs, describe);
+    const enough = () => {
+      found = this.received.filter(match);
+      return found.length >= count;
+    };
+    await this.waitUntil(enough, timeoutMs, describe);
     return found;
   }
 
