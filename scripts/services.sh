@@ -56,6 +56,9 @@ set_paths() {
   RMQ_HOME="$RMQ_DIR/home"
   RMQ_PID_FILE="$RMQ_DIR/rabbitmq.pid"
   PG_DIR="$DIR/postgres"
+  # Chosen at the first start when postgres cannot traverse to $DIR (e.g. a checkout under a
+  # private temporary folder): then the cluster lives under /tmp, and this file says where.
+  [[ -f "$DIR/pg-dir" ]] && PG_DIR="$(cat "$DIR/pg-dir")"
   PG_DATA="$PG_DIR/data"
   PG_SOCK="$PG_DIR/run"
   PG_LOG="$DIR/postgres.log"
@@ -333,6 +336,16 @@ pg_start() {
   mkdir -p "$PG_DIR" "$PG_SOCK"
   chmod 755 "$PG_DIR"
   if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$PG_DIR" "$PG_SOCK"; fi
+  if ! as_pg test -x "$PG_DIR"; then
+    PG_DIR="${TMPDIR:-/tmp}/mercurio-pg-$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)"
+    log "postgres cannot traverse to $DIR; keeping the PostgreSQL cluster in $PG_DIR"
+    mkdir -p "$PG_DIR/run"
+    chmod 755 "$PG_DIR"
+    if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$PG_DIR" "$PG_DIR/run"; fi
+    printf '%s\n' "$PG_DIR" >"$DIR/pg-dir"
+    PG_DATA="$PG_DIR/data"
+    PG_SOCK="$PG_DIR/run"
+  fi
   as_pg test -x "$PG_DIR" || die "user postgres cannot reach $PG_DIR (a parent folder is not traversable); set MERCURIO_SERVICES_DIR"
 
   if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
@@ -477,6 +490,7 @@ cmd_stop() {
     pg_stop
   fi
   if ((purge)) && [[ -d "$DIR" ]]; then
+    if [[ -f "$DIR/pg-dir" && "$PG_DIR" == */mercurio-pg-* ]]; then rm -rf "$PG_DIR"; fi
     log "deleting $DIR"
     rm -rf "$DIR"
   fi
