@@ -61,7 +61,7 @@ set_paths() {
   [[ -f "$DIR/pg-dir" ]] && PG_DIR="$(cat "$DIR/pg-dir")"
   PG_DATA="$PG_DIR/data"
   PG_SOCK="$PG_DIR/run"
-  PG_LOG="$DIR/postgres.log"
+  PG_LOG="$PG_DIR/postgres.log"
   JWT_FILE="$DIR/jwt-secret"
   CTL_WRAPPER="$DIR/rabbitmqctl"
 }
@@ -345,6 +345,7 @@ pg_start() {
     printf '%s\n' "$PG_DIR" >"$DIR/pg-dir"
     PG_DATA="$PG_DIR/data"
     PG_SOCK="$PG_DIR/run"
+    PG_LOG="$PG_DIR/postgres.log"
   fi
   as_pg test -x "$PG_DIR" || die "user postgres cannot reach $PG_DIR (a parent folder is not traversable); set MERCURIO_SERVICES_DIR"
 
