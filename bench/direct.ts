@@ -15,7 +15,7 @@ import { connect, percentiles, pump, startServices } from './support.js';
 
 const COUNT = Number(process.argv[2] ?? 20_000);
 const ENGINE = process.argv[3] === 'embedded' ? 'embedded' : 'rabbitmq';
-const PAIRS = 8;
+const PAIRS = Number(process.argv[4] ?? 8);
 const WINDOW = 32;
 
 const services = startServices();

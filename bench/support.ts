@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import mqtt, { type MqttClient } from 'mqtt';
+import * as hdr from 'hdr-histogram-js';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
-const REPO = fileURLToPath(new URL('../', import.meta.url));
+export const REPO = fileURLToPath(new URL('../', import.meta.url));
 
 export interface Services {
   amqpUrl: string;
@@ -30,14 +32,21 @@ export function startServices(): Services {
   };
 }
 
-export async function connect(url: string, token: string, clientId: string): Promise<MqttClient> {
+export async function connect(
+  url: string,
+  token: string,
+  clientId: string,
+  extra: IClientOptions = {},
+): Promise<MqttClient> {
   return mqtt.connectAsync(url, {
     protocolVersion: 4,
     username: 'JWT',
     password: token,
     clientId,
     reconnectPeriod: 0,
-    keepalive: 30,
+    keepalive: 60,
+    connectTimeout: 30_000,
+    ...extra,
   });
 }
 
@@ -65,4 +74,157 @@ export async function pump(
     }
   });
   await Promise.all(lanes);
+}
+
+// --- latency histograms (HDR, microsecond resolution, up to 2 minutes) -----------------------------
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export function newHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+/** Records a latency given in milliseconds. */
+export function recordMs(histogram: hdr.Histogram, ms: number): void {
+  histogram.recordValue(Math.max(1, Math.min(120_000_000, Math.round(ms * 1000))));
+}
+
+/** p50/p90/p99/max in milliseconds. */
+export function summarize(histogram: hdr.Histogram): LatencySummary {
+  const ms = (us: number) => Math.round(us) / 1000;
+  return {
+    count: histogram.totalCount,
+    mean: ms(histogram.mean),
+    p50: ms(histogram.getValueAtPercentile(50)),
+    p90: ms(histogram.getValueAtPercentile(90)),
+    p99: ms(histogram.getValueAtPercentile(99)),
+    max: ms(histogram.maxValue),
+  };
+}
+
+// --- processes: CPU time and memory from /proc ------------------------------------------------------
+
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process in seconds; 0 when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set size in bytes (VmRSS); 0 when the process is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid of the throwaway RabbitMQ node's Erlang VM (scripts/services.sh writes it). */
+export function rabbitPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(`${REPO}.services/rabbitmq/rabbitmq.pid`, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The throwaway PostgreSQL cluster's processes: the postmaster and its children (backends). */
+export function postgresPids(): number[] {
+  let dataDir = `${REPO}.services/postgres/data`;
+  try {
+    dataDir = `${readFileSync(`${REPO}.services/pg-dir`, 'utf8').trim()}/data`;
+  } catch {}
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  } catch {
+    return [];
+  }
+  const pids = [postmaster];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) pids.push(Number(entry));
+    } catch {}
+  }
+  return pids;
+}
+
+/** Which processes a measurement's CPU time is split between. */
+export interface CpuRoles {
+  engine: () => number[];
+  broker: () => number[];
+  db: () => number[];
+  load: () => number[];
+}
+
+/**
+ * CPU use of each role over a phase, as % of one core (200% = both cores of this machine):
+ * "engine 95% broker 80% db 20% load 40%". Processes that start or end within the phase
+ * count only their part that was seen at both ends.
+ */
+export function cpuMeter(roles: CpuRoles): () => string {
+  const names = Object.keys(roles) as (keyof CpuRoles)[];
+  const snapshot = () =>
+    new Map(names.map((name) => [name, new Map(roles[name]().map((pid) => [pid, cpuSeconds(pid)]))]));
+  const before = snapshot();
+  const t0 = performance.now();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const after = snapshot();
+    const parts: string[] = [];
+    for (const name of names) {
+      const start = before.get(name)!;
+      const end = after.get(name)!;
+      if (end.size === 0 && start.size === 0) continue;
+      let used = 0;
+      for (const [pid, value] of end) used += value - (start.get(pid) ?? value);
+      parts.push(`${name} ${Math.round((100 * used) / seconds)}%`);
+    }
+    return parts.join(' ');
+  };
+}
+
+// --- progress -------------------------------------------------------------------------------------
+
+const started = performance.now();
+
+/** Progress on stderr, with the time since the bench started. */
+export function progress(message: string): void {
+  const s = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[bench ${s}s] ${message}\n`);
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=10', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
 }

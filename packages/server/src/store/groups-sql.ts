@@ -9,6 +9,7 @@ export async function getGroup(db: SqlExecutor, app: string, groupId: string): P
              WHERE m.app_id = g.app_id AND m.group_id = g.group_id ORDER BY m.joined_on, m.member_id) AS members
      FROM groups g WHERE g.app_id = $1 AND g.group_id = $2`,
     [app, groupId],
+    'mercurio_get_group',
   );
   return rows[0] ? toGroup(rows[0]) : null;
 }

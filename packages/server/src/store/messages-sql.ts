@@ -25,50 +25,105 @@ export async function findMessage(
   const { rows } = await db.query<MessageRow>(
     `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND message_id = $2`,
     [app, messageId],
+    'mercurio_find_message',
   );
   return rows[0] ? toMessage(rows[0]) : null;
 }
 
 /**
- * Stores the message and updates its conversation rows in the caller's transaction.
- * The conversation head row is locked by the increment, so concurrent writers of one
- * conversation are serialised and sequence numbers follow commit order without gaps.
+ * Stores the message and updates its conversation rows in ONE statement (one round trip, atomic
+ * on its own), so the hot path costs a single query when no webhook event is written with it.
+ *
+ * - `existing`: a message with this id already stored → nothing is written (idempotent).
+ * - `head`: the conversation's head row is incremented and so locked: concurrent writers of one
+ *   conversation are serialised and sequence numbers follow commit order without gaps.
+ * - `archived`: read from the statement's snapshot, i.e. before the upsert un-archives them.
+ * Two concurrent first deliveries of one id: the loser fails on the unique index and is retried
+ * by the caller, then finds `existing`.
  */
+const RECORD_MESSAGE = `
+WITH existing AS (
+  SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND message_id = $3
+), head AS (
+  INSERT INTO conversation_heads AS h (app_id, conversation_key, last_seq)
+  SELECT $1::text, $2::text, 1 WHERE NOT EXISTS (SELECT 1 FROM existing)
+  ON CONFLICT (app_id, conversation_key) DO UPDATE SET last_seq = h.last_seq + 1
+  RETURNING last_seq
+), inserted AS (
+  INSERT INTO messages (${MESSAGE_COLUMNS})
+  SELECT $1::text, $2::text, head.last_seq, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text, $9::bigint
+  FROM head
+  RETURNING seq
+), archived AS (
+  SELECT owner FROM conversations
+  WHERE app_id = $1 AND conversation_key = $2 AND owner = ANY($10::text[]) AND archived
+), upserted AS (
+  INSERT INTO conversations AS c (app_id, owner, convers_with, conversation_key, channel_type, last_seq,
+    last_message, unread_count, read_seq, archived, is_new, updated_at)
+  SELECT $1::text, d.owner, d.convers_with, $2::text, $6::text, i.seq, $7::jsonb,
+    CASE WHEN d.is_sender THEN 0 ELSE 1 END, CASE WHEN d.is_sender THEN i.seq ELSE 0 END,
+    false, NOT d.is_sender, $9::bigint
+  FROM inserted i, unnest($10::text[], $11::text[], $12::boolean[]) AS d(owner, convers_with, is_sender)
+  ON CONFLICT (app_id, owner, convers_with) DO UPDATE SET
+    last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq),
+    last_message = EXCLUDED.last_message,
+    unread_count = c.unread_count + EXCLUDED.unread_count,
+    read_seq = GREATEST(c.read_seq, EXCLUDED.read_seq),
+    archived = false,
+    is_new = c.is_new OR EXCLUDED.is_new,
+    updated_at = EXCLUDED.updated_at
+  RETURNING ${CONVERSATION_COLUMNS}
+)
+SELECT (SELECT seq FROM inserted) AS seq,
+  (SELECT row_to_json(e) FROM existing e) AS existing,
+  (SELECT coalesce(json_agg(u), '[]'::json) FROM upserted u WHERE u.owner IN (SELECT owner FROM archived))
+    AS unarchived`;
+
 export async function insertMessage(
-  tx: SqlExecutor,
+  db: SqlExecutor,
   message: NewMessage,
   deliveries: readonly ConversationDelivery[],
-  outbox?: (recorded: RecordedMessage) => OutboxEntry[],
 ): Promise<RecordedMessage> {
-  const existing = await findMessage(tx, message.app, message.messageId);
-  if (existing) return duplicateOf(existing, message);
-
-  const { rows } = await tx.query<{ last_seq: number }>(
-    `INSERT INTO conversation_heads (app_id, conversation_key, last_seq) VALUES ($1, $2, 1)
-     ON CONFLICT (app_id, conversation_key) DO UPDATE SET last_seq = conversation_heads.last_seq + 1
-     RETURNING last_seq`,
-    [message.app, message.conversationKey],
-  );
-  const seq = Number(rows[0]!.last_seq);
-  await tx.query(
-    `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  const { rows } = await db.query<{
+    seq: number | null;
+    existing: MessageRow | null;
+    unarchived: ConversationRow[];
+  }>(
+    RECORD_MESSAGE,
     [
       message.app,
       message.conversationKey,
-      seq,
       message.messageId,
       message.sender,
       message.recipient,
       message.channelType,
-      message.body,
+      JSON.stringify(message.body),
       message.text,
       message.createdAt,
+      deliveries.map((d) => d.owner),
+      deliveries.map((d) => d.conversWith),
+      deliveries.map((d) => d.isSender),
     ],
+    'mercurio_record_message',
   );
-  const stored: StoredMessage = { ...message, seq };
-  const unarchived = deliveries.length > 0 ? await upsertConversations(tx, stored, deliveries) : [];
-  const recorded = { message: stored, duplicate: false, unarchived };
-  if (outbox) await insertOutbox(tx, outbox(recorded), message.createdAt);
+  const row = rows[0]!;
+  if (row.existing) return duplicateOf(toMessage(row.existing), message);
+  return {
+    message: { ...message, seq: Number(row.seq) },
+    duplicate: false,
+    unarchived: row.unarchived.map(toConversation),
+  };
+}
+
+/** As insertMessage, and the webhook events it reports, in the caller's transaction. */
+export async function insertMessageWithOutbox(
+  tx: SqlExecutor,
+  message: NewMessage,
+  deliveries: readonly ConversationDelivery[],
+  outbox: (recorded: RecordedMessage) => OutboxEntry[],
+): Promise<RecordedMessage> {
+  const recorded = await insertMessage(tx, message, deliveries);
+  if (!recorded.duplicate) await insertOutbox(tx, outbox(recorded), message.createdAt);
   return recorded;
 }
 
@@ -85,52 +140,4 @@ function duplicateOf(existing: StoredMessage, message: NewMessage): RecordedMess
 /** True when the error is the race of two transactions inserting the same message id. */
 export function isDuplicateInsert(error: unknown): boolean {
   return sqlState(error) === UNIQUE_VIOLATION;
-}
-
-async function upsertConversations(
-  tx: SqlExecutor,
-  message: StoredMessage,
-  deliveries: readonly ConversationDelivery[],
-): Promise<ConversationRecord[]> {
-  const owners = deliveries.map((d) => d.owner);
-  const { rows: archived } = await tx.query<{ owner: string }>(
-    `SELECT owner FROM conversations
-     WHERE app_id = $1 AND conversation_key = $2 AND owner = ANY($3::text[]) AND archived`,
-    [message.app, message.conversationKey, owners],
-  );
-  // The sender has read their own message; every other participant has one more unread.
-  await tx.query(
-    `INSERT INTO conversations AS c (app_id, owner, convers_with, conversation_key, channel_type, last_seq,
-       last_message, unread_count, read_seq, archived, is_new, updated_at)
-     SELECT $1::text, d.owner, d.convers_with, $2::text, $3::text, $4::bigint, $5::jsonb,
-       CASE WHEN d.is_sender THEN 0 ELSE 1 END, CASE WHEN d.is_sender THEN $4::bigint ELSE 0 END,
-       false, NOT d.is_sender, $6::bigint
-     FROM unnest($7::text[], $8::text[], $9::boolean[]) AS d(owner, convers_with, is_sender)
-     ON CONFLICT (app_id, owner, convers_with) DO UPDATE SET
-       last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq),
-       last_message = EXCLUDED.last_message,
-       unread_count = c.unread_count + EXCLUDED.unread_count,
-       read_seq = GREATEST(c.read_seq, EXCLUDED.read_seq),
-       archived = false,
-       is_new = c.is_new OR EXCLUDED.is_new,
-       updated_at = EXCLUDED.updated_at`,
-    [
-      message.app,
-      message.conversationKey,
-      message.channelType,
-      message.seq,
-      message.body,
-      message.createdAt,
-      owners,
-      deliveries.map((d) => d.conversWith),
-      deliveries.map((d) => d.isSender),
-    ],
-  );
-  if (archived.length === 0) return [];
-  const { rows } = await tx.query<ConversationRow>(
-    `SELECT ${CONVERSATION_COLUMNS} FROM conversations
-     WHERE app_id = $1 AND conversation_key = $2 AND owner = ANY($3::text[])`,
-    [message.app, message.conversationKey, archived.map((row) => row.owner)],
-  );
-  return rows.map(toConversation);
 }

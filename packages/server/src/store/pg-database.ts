@@ -12,8 +12,9 @@ const types = {
 
 function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
-    async query(text, params) {
-      const result = await client.query(text, params as unknown[] | undefined);
+    async query(text, params, name) {
+      const values = params as unknown[] | undefined;
+      const result = await (name ? client.query({ name, text, values }) : client.query(text, values));
       return { rows: result.rows };
     },
     async exec(script) {

@@ -1,7 +1,7 @@
 import { createApiStore } from './api-store.js';
 import * as conversations from './conversations-sql.js';
 import * as groups from './groups-sql.js';
-import { findMessage, insertMessage, isDuplicateInsert } from './messages-sql.js';
+import { findMessage, insertMessage, insertMessageWithOutbox, isDuplicateInsert } from './messages-sql.js';
 import { migrate } from './migrate.js';
 import * as outbox from './outbox-sql.js';
 import { insertOutbox } from './outbox-sql.js';
@@ -13,21 +13,28 @@ import type { Store } from './store.js';
 export function createSqlStore(db: SqlDatabase): Store {
   return {
     async recordMessage(message, deliveries, outbox) {
+      // Without webhook events the message is one atomic statement; with them, one transaction.
+      const record = () =>
+        outbox
+          ? db.transaction((tx) => insertMessageWithOutbox(tx, message, deliveries, outbox))
+          : insertMessage(db, message, deliveries);
       try {
-        return await db.transaction((tx) => insertMessage(tx, message, deliveries, outbox));
+        return await record();
       } catch (error) {
         // Two deliveries of one message raced: the loser now finds the winner's row.
         if (!isDuplicateInsert(error)) throw error;
-        return db.transaction((tx) => insertMessage(tx, message, deliveries, outbox));
+        return record();
       }
     },
     findMessage: (app, messageId) => findMessage(db, app, messageId),
     markRead: (app, reader, conversWith, seq, entries = []) =>
-      db.transaction(async (tx) => {
-        const conversation = await conversations.markRead(tx, app, reader, conversWith, seq);
-        await insertOutbox(tx, entries, Date.now());
-        return conversation;
-      }),
+      entries.length === 0
+        ? conversations.markRead(db, app, reader, conversWith, seq)
+        : db.transaction(async (tx) => {
+            const conversation = await conversations.markRead(tx, app, reader, conversWith, seq);
+            await insertOutbox(tx, entries, Date.now());
+            return conversation;
+          }),
     patchConversation: (app, owner, conversWith, patch) =>
       conversations.patchConversation(db, app, owner, conversWith, patch),
     setArchived: (app, owner, conversWith, archived, entries) =>

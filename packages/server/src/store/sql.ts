@@ -6,7 +6,15 @@ export interface SqlRows<T> {
 }
 
 export interface SqlExecutor {
-  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlRows<T>>;
+  /**
+   * `name` prepares the statement once per connection (PostgreSQL then skips parsing and
+   * planning): for the statements of the hot path. Implementations without it ignore it.
+   */
+  query<T = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    name?: string,
+  ): Promise<SqlRows<T>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
 }

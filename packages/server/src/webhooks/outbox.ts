@@ -22,6 +22,11 @@ export class WebhookOutbox {
     this.onCommitted();
   }
 
+  /** `callback` when webhooks are on, else nothing: the store then skips the transaction. */
+  when<T>(callback: T): T | undefined {
+    return this.enabled ? callback : undefined;
+  }
+
   get enabled(): boolean {
     return (this.settings?.endpoints.length ?? 0) > 0;
   }

@@ -46,8 +46,10 @@ export async function groupMessage(
   const deliveries = updatesConversations(payload)
     ? members.map((member) => ({ owner: member, conversWith: groupId, isSender: member === sender }))
     : [];
-  const recorded = await ctx.store.recordMessage(message, deliveries, (recorded) =>
-    ctx.webhooks.entries(recordedEvents(recorded, members, ctx.now())),
+  const recorded = await ctx.store.recordMessage(
+    message,
+    deliveries,
+    ctx.webhooks.when((recorded) => ctx.webhooks.entries(recordedEvents(recorded, members, ctx.now()))),
   );
   const copies: Publication[] = members.map((member) => ({
     topic: { kind: 'messageAdded', app, user: member, conversWith: groupId },

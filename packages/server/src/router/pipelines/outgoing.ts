@@ -46,8 +46,12 @@ async function directMessage(
           { owner: sender, conversWith: recipient, isSender: true },
           { owner: recipient, conversWith: sender, isSender: false },
         ];
-  const recorded = await ctx.store.recordMessage(message, deliveries, (recorded) =>
-    ctx.webhooks.entries(recordedEvents(recorded, toSelf ? [] : [recipient], ctx.now())),
+  const recorded = await ctx.store.recordMessage(
+    message,
+    deliveries,
+    ctx.webhooks.when((recorded) =>
+      ctx.webhooks.entries(recordedEvents(recorded, toSelf ? [] : [recipient], ctx.now())),
+    ),
   );
   return [...directCopies(recorded, app, sender, recipient, toSelf), ...unarchivedEvents(recorded)];
 }
