@@ -32,6 +32,11 @@ function escapeId(id: string): string {
   return id.replaceAll('%', '%25');
 }
 
+/** The app and user ids as they go into scope patterns: validated, '%' escaped. */
+function scopeIds(app: string, user: string): [string, string] {
+  return [escapeId(validated(checkAppId(app))), escapeId(validated(checkId(user, 'user id')))];
+}
+
 /**
  * A client's scopes: publish and bind only in the user's own inbox namespace on `amq.topic`,
  * publish to the user's own outgoing namespace, and declare/bind/consume the queues RabbitMQ's
@@ -48,8 +53,7 @@ export function userScopes(
   user: string,
   resourceServerId = DEFAULT_RESOURCE_SERVER_ID,
 ): string[] {
-  const a = escapeId(validated(checkAppId(app)));
-  const u = escapeId(validated(checkId(user, 'user id')));
+  const [a, u] = scopeIds(app, user);
   const rs = resourceServerId;
   return [
     `${rs}.read:*/amq.topic/apps.${a}.users.${u}.*`,
@@ -67,8 +71,7 @@ export function chat21UserScopes(
   user: string,
   resourceServerId = DEFAULT_RESOURCE_SERVER_ID,
 ): string[] {
-  const a = escapeId(validated(checkAppId(app)));
-  const u = escapeId(validated(checkId(user, 'user id')));
+  const [a, u] = scopeIds(app, user);
   return [
     `${resourceServerId}.read:*/*/apps.${a}.users.${u}.*`,
     `${resourceServerId}.write:*/*/apps.${a}.users.${u}.*`,

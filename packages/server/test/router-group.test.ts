@@ -18,18 +18,7 @@ describe.each(ENGINES)('group messages (%s)', (engine) => {
 
   beforeAll(async () => {
     store = (await stack.startRouter()).store;
-    const now = Date.now();
-    await store.createGroupIfAbsent({
-      app: stack.app,
-      uid: 'team',
-      name: 'The team',
-      owner: 'ann',
-      members: ['ann', 'ben', 'cat'],
-      attributes: null,
-      volatile: false,
-      createdOn: now,
-      updatedOn: now,
-    });
+    await stack.createGroup('team', 'ann', ['ann', 'ben', 'cat']);
     [ann, ben, cat, dan] = await Promise.all(['ann', 'ben', 'cat', 'dan'].map((u) => stack.client(u)));
   });
   afterAll(() => stack.close());

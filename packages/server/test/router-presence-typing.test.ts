@@ -80,18 +80,7 @@ describe.each(ENGINES)('presence and typing (%s)', (engine) => {
   });
 
   it('typing in a group reaches the other members only', async () => {
-    const now = Date.now();
-    await stack.router!.store.createGroupIfAbsent({
-      app: stack.app,
-      uid: 'duo',
-      name: 'Duo',
-      owner: 'pia',
-      members: ['pia', 'quinn'],
-      attributes: null,
-      volatile: false,
-      createdOn: now,
-      updatedOn: now,
-    });
+    await stack.createGroup('duo', 'pia', ['pia', 'quinn']);
     await quinn.publish(stack.topic('users', 'quinn', 'typing', 'duo'), {});
     const typing = await pia.waitFor(
       (m) => m.topic === stack.topic('users', 'pia', 'typing', 'duo', 'clientupdated'),

@@ -19,19 +19,8 @@ describe.each(ENGINES)('receipts (%s)', (engine) => {
   }
 
   beforeAll(async () => {
-    const { store } = await stack.startRouter();
-    const now = Date.now();
-    await store.createGroupIfAbsent({
-      app: stack.app,
-      uid: 'crew',
-      name: 'Crew',
-      owner: 'sam',
-      members: ['sam', 'rita', 'eve'],
-      attributes: null,
-      volatile: false,
-      createdOn: now,
-      updatedOn: now,
-    });
+    await stack.startRouter();
+    await stack.createGroup('crew', 'sam', ['sam', 'rita', 'eve']);
     [sam, rita, eve] = await Promise.all(['sam', 'rita', 'eve'].map((u) => stack.client(u)));
   });
   afterAll(() => stack.close());

@@ -103,6 +103,23 @@ export class TestStack {
     return transport === 'ws' ? mqtt.wsUrl! : mqtt.tcpUrl;
   }
 
+  /** A stored group of this stack's app, as the HTTP API would create it. */
+  async createGroup(uid: string, owner: string, members: string[]): Promise<void> {
+    const router = this.router ?? (await this.startRouter());
+    const now = Date.now();
+    await router.store.createGroupIfAbsent({
+      app: this.app,
+      uid,
+      name: uid,
+      owner,
+      members,
+      attributes: null,
+      volatile: false,
+      createdOn: now,
+      updatedOn: now,
+    });
+  }
+
   token(user: string, ttlSeconds = 3600): Promise<string> {
     return signUserToken(this.config.jwt, { app: this.app, user, ttlSeconds });
   }
