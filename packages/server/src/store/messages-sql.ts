@@ -9,13 +9,7 @@ import {
   toMessage,
 } from './rows.js';
 import { type SqlExecutor, sqlState, UNIQUE_VIOLATION } from './sql.js';
-import type {
-  ConversationDelivery,
-  ConversationRecord,
-  NewMessage,
-  RecordedMessage,
-  StoredMessage,
-} from './store.js';
+import type { ConversationDelivery, NewMessage, RecordedMessage, StoredMessage } from './store.js';
 
 export async function findMessage(
   db: SqlExecutor,
