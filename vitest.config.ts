@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 const resolve = {
   alias: {
     '@mercurio/protocol': fileURLToPath(new URL('./packages/protocol/src/index.ts', import.meta.url)),
+    '@mercurio/sdk': fileURLToPath(new URL('./packages/sdk/src/index.ts', import.meta.url)),
   },
 };
 
@@ -17,6 +18,13 @@ export default defineConfig({
         test: {
           name: 'protocol',
           include: ['packages/protocol/test/**/*.test.ts'],
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'sdk',
+          include: ['packages/sdk/test/**/*.test.ts'],
         },
       },
       {

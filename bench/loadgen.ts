@@ -182,9 +182,12 @@ async function runLanes(req: Extract<Request, { type: 'lanes' }>): Promise<Lanes
       lanes.map(async (_lane, i) => {
         while (performance.now() - t0 < mode.durationMs) {
           while (inflight[i]! < mode.window) publish(i, performance.now());
-          if (!(await signal((fire) => {
-            wake[i] = fire;
-          }, 30_000))) break;
+          if (
+            !(await signal((fire) => {
+              wake[i] = fire;
+            }, 30_000))
+          )
+            break;
         }
       }),
     );
@@ -280,16 +283,21 @@ async function groupRun(req: Extract<Request, { type: 'groupRun' }>): Promise<Gr
   const send = () => {
     const id = k++;
     g.pending.set(id, { sentAt: performance.now(), count: 0 });
-    tx.publish(topic, JSON.stringify({ text: `${id} ${PADDING}`, type: 'text', channel_type: 'group' }), { qos: 1 });
+    tx.publish(topic, JSON.stringify({ text: `${id} ${PADDING}`, type: 'text', channel_type: 'group' }), {
+      qos: 1,
+    });
   };
   const t0 = performance.now();
   const window = mode.kind === 'peak' ? mode.window : 1;
   const more = () => (mode.kind === 'peak' ? performance.now() - t0 < mode.durationMs : k < mode.count);
   while (more()) {
     while (g.pending.size < window && more()) send();
-    if (!(await signal((fire) => {
-      wakeUp = fire;
-    }, 30_000))) break;
+    if (
+      !(await signal((fire) => {
+        wakeUp = fire;
+      }, 30_000))
+    )
+      break;
   }
   await waitUntil(() => g.pending.size === 0, 30_000);
   const seconds = ((g.lastArrival || performance.now()) - t0) / 1000;

@@ -14,21 +14,25 @@ export interface Services {
   jwtSecret: string;
 }
 
-/** Starts (or reuses) the throwaway RabbitMQ + PostgreSQL the tests use. */
-export function startServices(): Services {
+/**
+ * Starts (or reuses) a throwaway RabbitMQ + PostgreSQL with scripts/services.sh: the tests' own
+ * by default, or another node and cluster when `env` names another state folder and ports.
+ */
+export function startServices(env: NodeJS.ProcessEnv = process.env): Services {
   const out = execFileSync('bash', [`${REPO}scripts/services.sh`, 'start'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
+    env,
   });
-  const env = Object.fromEntries(
+  const vars = Object.fromEntries(
     [...out.matchAll(/export (\w+)=['"]?([^'"\n]*)['"]?/g)].map((m) => [m[1]!, m[2]!]),
   );
   return {
-    amqpUrl: env.MERCURIO_TEST_AMQP_URL!,
-    mqttUrl: env.MERCURIO_TEST_MQTT_URL!,
-    wsUrl: env.MERCURIO_TEST_WS_URL!,
-    pgUrl: env.MERCURIO_TEST_PG_URL!,
-    jwtSecret: env.MERCURIO_TEST_JWT_SECRET!,
+    amqpUrl: vars.MERCURIO_TEST_AMQP_URL!,
+    mqttUrl: vars.MERCURIO_TEST_MQTT_URL!,
+    wsUrl: vars.MERCURIO_TEST_WS_URL!,
+    pgUrl: vars.MERCURIO_TEST_PG_URL!,
+    jwtSecret: vars.MERCURIO_TEST_JWT_SECRET!,
   };
 }
 
@@ -88,7 +92,11 @@ export interface LatencySummary {
 }
 
 export function newHistogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 /** Records a latency given in milliseconds. */
@@ -135,10 +143,10 @@ export function rssBytes(pid: number): number {
   }
 }
 
-/** The pid of the throwaway RabbitMQ node's Erlang VM (scripts/services.sh writes it). */
-export function rabbitPid(): number | undefined {
+/** The pid of the throwaway RabbitMQ node's Erlang VM (scripts/services.sh writes it in `dir`). */
+export function rabbitPid(dir = `${REPO}.services`): number | undefined {
   try {
-    const pid = Number(readFileSync(`${REPO}.services/rabbitmq/rabbitmq.pid`, 'utf8').trim());
+    const pid = Number(readFileSync(`${dir}/rabbitmq/rabbitmq.pid`, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -146,10 +154,10 @@ export function rabbitPid(): number | undefined {
 }
 
 /** The throwaway PostgreSQL cluster's processes: the postmaster and its children (backends). */
-export function postgresPids(): number[] {
-  let dataDir = `${REPO}.services/postgres/data`;
+export function postgresPids(dir = `${REPO}.services`): number[] {
+  let dataDir = `${dir}/postgres/data`;
   try {
-    dataDir = `${readFileSync(`${REPO}.services/pg-dir`, 'utf8').trim()}/data`;
+    dataDir = `${readFileSync(`${dir}/pg-dir`, 'utf8').trim()}/data`;
   } catch {}
   let postmaster: number;
   try {
@@ -218,7 +226,10 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export function gitCommit(): string {
   try {
-    const head = execFileSync('git', ['rev-parse', '--short=10', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short=10', 'HEAD'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
       cwd: REPO,
       encoding: 'utf8',

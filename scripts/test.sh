@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 echo "== type-check" >&2
 npx tsc -b
+npx tsc -p bench/tsconfig.json
 echo "== lint" >&2
 npx biome check .
 echo "== tests" >&2

@@ -87,10 +87,13 @@ export class TestStack {
     };
   }
 
-  /** The router (and webhook worker) of this stack, in this process. */
-  async startRouter(): Promise<Engine> {
-    // Embedded, MQTT over WebSocket is served by the HTTP server.
-    const http = this.engine === 'embedded';
+  /**
+   * The router (and webhook worker) of this stack, in this process; with `http`, also the HTTP API
+   * (always embedded, where MQTT over WebSocket is served by the HTTP server; on RabbitMQ construct
+   * the stack with `MERCURIO_HTTP_PORT: '0'`).
+   */
+  async startRouter(options: { http?: boolean } = {}): Promise<Engine> {
+    const http = options.http === true || this.engine === 'embedded';
     this.router = await startEngine(this.config, createLogger(this.config.logLevel), { router: true, http });
     return this.router;
   }

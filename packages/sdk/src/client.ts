@@ -1,0 +1,570 @@
+import {
+  formatTopic,
+  inboxPattern,
+  type MessageCopy,
+  type OutgoingMessage,
+  type PresenceEvent,
+  parseTopic,
+  type Topic,
+  type TypingEvent,
+} from '@mercurio/protocol';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import {
+  Api,
+  type ConversationPage,
+  type FetchLike,
+  type HistoryPage,
+  type PresenceInfo,
+  type SearchHit,
+} from './api.js';
+import { Connection } from './connection.js';
+import { Dedupe } from './dedupe.js';
+import {
+  type ConnectionState,
+  Emitter,
+  type EventName,
+  type Listener,
+  type MercurioEvents,
+  type MessageSource,
+} from './events.js';
+import { fillGaps, SeqTracker } from './gap-fill.js';
+import { memoryStorage, Outbox, type OutboxStorage } from './outbox.js';
+import { readClaims, TokenSource } from './token.js';
+
+export interface ConnectOptions {
+  /** MQTT endpoint: `ws://host:8004/ws`, `wss://…`, `mqtt://host:1883`. */
+  endpoint: string;
+  /** HTTP API base, e.g. `http://host:8004/api`; needed for history, search, groups, presence and gap fill. */
+  apiEndpoint?: string;
+  /** Defaults to the token's `app_id`. */
+  appId?: string;
+  token: string;
+  /** Defaults to the token's `sub`. */
+  userId?: string;
+  /** Stable MQTT client id (keeps the persistent session across reloads); default `<user>_<random>`. */
+  clientId?: string;
+  /** Called for a new token before the current one expires, and when the server refuses it. */
+  tokenRefresh?: () => Promise<string>;
+  /** Defaults to `globalThis.fetch`. */
+  fetch?: FetchLike;
+  /** A WebSocket factory for MQTT.js (its `createWebsocket` option), where the default does not fit. */
+  createWebSocket?: IClientOptions['createWebsocket'];
+  /** Further MQTT.js options (e.g. `clean: true` for a throwaway session, `keepalive`). */
+  mqttOptions?: IClientOptions;
+  /** Where the outbox keeps unsent messages; in memory by default. */
+  storage?: OutboxStorage;
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+  /** Messages per history request when filling gaps. */
+  gapFillPageSize?: number;
+  /** How many message ids are remembered for deduplication. */
+  dedupeCapacity?: number;
+  /** Makes message ids (UUIDs); defaults to `crypto.randomUUID`. */
+  newId?: () => string;
+}
+
+export type MessageContent = string | (OutgoingMessage & Record<string, unknown>);
+
+export interface SendOptions {
+  /** A group message; with `members`, an inline group created on first use. */
+  group?: boolean | { members: readonly string[]; name?: string };
+  /** Your own UUID (e.g. for optimistic display); one is generated otherwise. */
+  messageId?: string;
+  senderFullname?: string;
+  recipientFullname?: string;
+  attributes?: Record<string, unknown>;
+}
+
+interface Buffered {
+  conversWith: string;
+  message: MessageCopy;
+}
+
+const CLOSED = 'the client was closed';
+
+/** A Mercurio (or Chat21) chat client for one user. Create it with `connect()` or `createClient()`. */
+export class MercurioClient {
+  readonly appId: string;
+  readonly userId: string;
+  readonly clientId: string;
+  readonly #options: ConnectOptions;
+  readonly #emitter = new Emitter();
+  readonly #tokens: TokenSource;
+  readonly #api: Api | undefined;
+  readonly #outbox: Outbox;
+  readonly #dedupe: Dedupe;
+  readonly #tracker = new SeqTracker();
+  readonly #connection: Connection;
+  readonly #newId: () => string;
+  #state: ConnectionState = 'disconnected';
+  #inFlight = new Set<string>();
+  #syncing = false;
+  #syncGeneration = 0;
+  #buffered: Buffered[] = [];
+
+  constructor(options: ConnectOptions) {
+    const claims = readClaims(options.token);
+    const appId = options.appId ?? claims.app_id;
+    const userId = options.userId ?? claims.sub;
+    if (!appId) throw new TypeError('appId is required (the token has no app_id)');
+    if (!userId) throw new TypeError('userId is required (the token has no sub)');
+    this.#options = options;
+    this.appId = appId;
+    this.userId = userId;
+    this.#newId =
+      options.newId ?? (() => (globalThis as { crypto: { randomUUID(): string } }).crypto.randomUUID());
+    this.clientId = options.clientId ?? `${userId}_${this.#newId().slice(0, 8)}`;
+    this.#tokens = new TokenSource(options.token, options.tokenRefresh);
+    const fetch = options.fetch ?? (globalThis.fetch?.bind(globalThis) as FetchLike | undefined);
+    this.#api =
+      options.apiEndpoint && fetch
+        ? new Api(options.apiEndpoint, appId, userId, this.#tokens, fetch)
+        : undefined;
+    this.#outbox = new Outbox(options.storage ?? memoryStorage());
+    this.#dedupe = new Dedupe(options.dedupeCapacity);
+    const presence = this.#topic({ kind: 'presence', app: appId, user: userId, clientId: this.clientId });
+    this.#connection = new Connection({
+      endpoint: options.endpoint,
+      clientId: this.clientId,
+      tokens: this.#tokens,
+      will: { topic: presence, payload: JSON.stringify({ disconnected: true }) },
+      mqttOptions: {
+        ...options.mqttOptions,
+        ...(options.createWebSocket ? { createWebsocket: options.createWebSocket } : {}),
+      },
+      reconnectDelayMs: options.reconnectDelayMs ?? 1000,
+      maxReconnectDelayMs: options.maxReconnectDelayMs ?? 30_000,
+      checkToken: this.#api ? (token) => this.#api!.checkToken(token) : undefined,
+      onConnect: (client) => this.#onConnect(client, presence),
+      onReady: () => {
+        this.#flush();
+        void this.#sync(this.#syncGeneration);
+      },
+      onDisconnect: () => {
+        this.#inFlight = new Set();
+      },
+      onMessage: (topic, payload) => this.#onMessage(topic, payload),
+      onState: (state, reason) => this.#setState(state, reason),
+      onError: (code, message, cause) => this.#error(code, message, { cause }),
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  on<K extends EventName>(name: K, listener: Listener<K>): () => void {
+    return this.#emitter.on(name, listener);
+  }
+
+  once<K extends EventName>(name: K, listener: Listener<K>): () => void {
+    return this.#emitter.once(name, listener);
+  }
+
+  off<K extends EventName>(name: K, listener: Listener<K>): void {
+    this.#emitter.off(name, listener);
+  }
+
+  /** Starts connecting (and reconnecting); `connect()` calls it. */
+  start(): void {
+    void this.#outbox.load().then(() => this.#flush());
+    this.#connection.start();
+  }
+
+  /** Connects again after `unauthorized` or `close()`, optionally with a new token. */
+  async reconnect(token?: string): Promise<void> {
+    if (token !== undefined) this.#tokens.set(token);
+    await this.#connection.restart();
+  }
+
+  /**
+   * Sends a direct or group message (QoS 1). It waits in the outbox while offline; resolves
+   * once the broker has it. The `message_id` is kept across retries, so it is stored once.
+   */
+  async sendMessage(
+    to: string,
+    content: MessageContent,
+    options: SendOptions = {},
+  ): Promise<{ message_id: string }> {
+    const payload: Record<string, unknown> =
+      typeof content === 'string' ? { text: content, type: 'text' } : { type: 'text', ...content };
+    const messageId = options.messageId ?? (payload.message_id as string | undefined) ?? this.#newId();
+    payload.message_id = messageId;
+    if (options.senderFullname !== undefined) payload.sender_fullname = options.senderFullname;
+    if (options.recipientFullname !== undefined) payload.recipient_fullname = options.recipientFullname;
+    if (options.attributes !== undefined) payload.attributes = options.attributes;
+    if (options.group) {
+      payload.channel_type = 'group';
+      if (typeof options.group === 'object') {
+        const members = Object.fromEntries(options.group.members.map((member) => [member, 1]));
+        payload.group = {
+          members,
+          ...(options.group.name === undefined ? {} : { name: options.group.name }),
+        };
+      }
+    }
+    const topic = this.#topic({ kind: 'outgoing', app: this.appId, user: this.userId, recipient: to });
+    await this.#enqueue(messageId, topic, payload);
+    return { message_id: messageId };
+  }
+
+  /** Marks the conversation read (unread count 0, watermark to its last message). */
+  markRead(conversWith: string): Promise<void> {
+    return this.#command({ kind: 'conversationUpdate', conversWith }, { is_new: false });
+  }
+
+  /** Marks the conversation unread (`is_new: true`). */
+  markUnread(conversWith: string): Promise<void> {
+    return this.#command({ kind: 'conversationUpdate', conversWith }, { is_new: true });
+  }
+
+  /** Read receipt for one message: the sender's copy becomes 250 (return receipt). */
+  sendReceipt(conversWith: string, messageId: string): Promise<void> {
+    return this.#command({ kind: 'messageUpdate', conversWith, messageId }, { status: 200 });
+  }
+
+  archive(conversWith: string): Promise<void> {
+    return this.#command({ kind: 'archive', conversWith }, { action: 'archive' });
+  }
+
+  unarchive(conversWith: string): Promise<void> {
+    return this.#command({ kind: 'unarchive', conversWith }, { action: 'unarchive' });
+  }
+
+  /** Typing indicator (QoS 0, never queued: dropped while offline). */
+  async typing(conversWith: string, typing: boolean, writerFullname?: string): Promise<void> {
+    const client = this.#connection.client;
+    if (!client) return;
+    const topic = this.#topic({ kind: 'typing', app: this.appId, user: this.userId, conversWith });
+    const payload = { typing, ...(writerFullname === undefined ? {} : { writer_fullname: writerFullname }) };
+    await client.publishAsync(topic, JSON.stringify(payload), { qos: 0 });
+  }
+
+  /** A history page, oldest first: the newest, older than `before`, or newer than `after`. */
+  async history(
+    conversWith: string,
+    page: { before?: number; after?: number; limit?: number } = {},
+  ): Promise<HistoryPage> {
+    const result = await this.#requireApi().history(conversWith, page);
+    // A conversation the app looked at is one whose gaps are filled after a reconnect.
+    const newest = result.messages[result.messages.length - 1];
+    if (page.before === undefined && newest) this.#tracker.track(conversWith, newest.seq);
+    return result;
+  }
+
+  conversations(
+    options: { archived?: boolean; limit?: number; cursor?: string } = {},
+  ): Promise<ConversationPage> {
+    return this.#requireApi().conversations(options);
+  }
+
+  search(q: string, options: { conversation?: string; limit?: number } = {}): Promise<SearchHit[]> {
+    return this.#requireApi().search(q, options);
+  }
+
+  presence(users: readonly string[]): Promise<PresenceInfo[]> {
+    return this.#requireApi().presence(users);
+  }
+
+  createGroup(group: {
+    name: string;
+    members: readonly string[];
+    id?: string;
+    attributes?: Record<string, unknown>;
+  }) {
+    return this.#requireApi().createGroup(group);
+  }
+
+  group(groupId: string) {
+    return this.#requireApi().group(groupId);
+  }
+
+  addMember(groupId: string, memberId: string): Promise<void> {
+    return this.#requireApi().addMember(groupId, memberId);
+  }
+
+  removeMember(groupId: string, memberId: string): Promise<void> {
+    return this.#requireApi().removeMember(groupId, memberId);
+  }
+
+  leaveGroup(groupId: string): Promise<void> {
+    return this.#requireApi().removeMember(groupId, this.userId);
+  }
+
+  renameGroup(groupId: string, name: string): Promise<void> {
+    return this.#requireApi().renameGroup(groupId, name);
+  }
+
+  /** Fill gaps in this conversation from `seq` on after reconnects (e.g. state restored from the app's cache). */
+  track(conversWith: string, seq: number): void {
+    this.#tracker.track(conversWith, seq);
+  }
+
+  /** Outbox entries not yet acknowledged by the broker. */
+  pending(): { id: string; topic: string }[] {
+    return this.#outbox.pending().map(({ id, topic }) => ({ id, topic }));
+  }
+
+  /** Says goodbye (presence offline), disconnects and stops reconnecting. Unsent messages stay in storage. */
+  async close(): Promise<void> {
+    const presence = this.#topic({
+      kind: 'presence',
+      app: this.appId,
+      user: this.userId,
+      clientId: this.clientId,
+    });
+    await this.#connection.stop((client) =>
+      client.publishAsync(presence, JSON.stringify({ disconnected: true }), { qos: 1 }).then(() => undefined),
+    );
+    this.#outbox.abandon(new Error(CLOSED));
+    this.#syncing = false;
+    this.#setState('disconnected');
+  }
+
+  // --- internals ---
+
+  #topic(topic: Topic): string {
+    return formatTopic(topic, 'mqtt');
+  }
+
+  #requireApi(): Api {
+    if (!this.#api)
+      throw new TypeError(
+        'this needs the HTTP API: pass apiEndpoint (and fetch where there is no global one)',
+      );
+    return this.#api;
+  }
+
+  #setState(state: ConnectionState, reason?: string): void {
+    if (state === this.#state) return;
+    const old = this.#state;
+    this.#state = state;
+    this.#emitter.emit('state', { old, new: state, ...(reason === undefined ? {} : { reason }) });
+  }
+
+  #error(code: string, message: string, extra: Partial<MercurioEvents['error']> = {}): void {
+    this.#emitter.emit('error', { code, message, timestamp: Date.now(), ...extra });
+  }
+
+  async #command(
+    topic:
+      | { kind: 'conversationUpdate' | 'archive' | 'unarchive'; conversWith: string }
+      | { kind: 'messageUpdate'; conversWith: string; messageId: string },
+    payload: Record<string, unknown>,
+  ): Promise<void> {
+    await this.#enqueue(
+      this.#newId(),
+      this.#topic({ ...topic, app: this.appId, user: this.userId } as Topic),
+      payload,
+    );
+  }
+
+  async #enqueue(id: string, topic: string, payload: Record<string, unknown>): Promise<void> {
+    await this.#outbox.add({ id, topic, payload: JSON.stringify(payload), createdAt: Date.now() });
+    const settled = this.#outbox.settled(id);
+    this.#flush();
+    await settled;
+  }
+
+  /** Hands every pending entry not yet in flight on this connection to MQTT.js, in order. */
+  #flush(): void {
+    const client = this.#connection.client;
+    if (!client) return;
+    const inFlight = this.#inFlight;
+    for (const entry of this.#outbox.pending()) {
+      if (inFlight.has(entry.id)) continue;
+      inFlight.add(entry.id);
+      client.publish(entry.topic, entry.payload, { qos: 1 }, (error) => {
+        if (error) {
+          inFlight.delete(entry.id);
+          return;
+        }
+        void this.#outbox.acknowledged(entry.id).then(() => {
+          this.#emitter.emit('sent', { id: entry.id, topic: entry.topic });
+        });
+      });
+    }
+  }
+
+  async #onConnect(client: MqttClient, presence: string): Promise<void> {
+    // Messages of the persistent session arrive right after CONNACK: hold them until gaps are filled.
+    this.#syncing = true;
+    ++this.#syncGeneration;
+    this.#inFlight = new Set();
+    await client.subscribeAsync(inboxPattern(this.appId, this.userId, 'mqtt'), { qos: 1 });
+    client.publish(presence, JSON.stringify({ connected: true }), { qos: 1 });
+  }
+
+  async #sync(generation: number): Promise<void> {
+    const conversations = this.#tracker.conversations().length;
+    let filled = 0;
+    let ok = true;
+    if (this.#api && conversations > 0) {
+      const api = this.#api;
+      const pageSize = this.#options.gapFillPageSize ?? 100;
+      try {
+        const pages = await fillGaps(this.#tracker, (conversWith, after) =>
+          api.history(conversWith, { after, limit: pageSize }),
+        );
+        if (generation !== this.#syncGeneration) return;
+        for (const [conversWith, page] of pages) {
+          const live = this.#takeBuffered(conversWith);
+          const merged: { message: MessageCopy; source: MessageSource }[] = [
+            ...page.messages.map((message) => ({ message, source: 'gap-fill' as const })),
+            ...live.map((message) => ({ message, source: 'live' as const })),
+          ].sort((a, b) => seqOf(a.message) - seqOf(b.message));
+          for (const { message, source } of merged) {
+            if (this.#deliver(conversWith, message, source) && source === 'gap-fill') filled++;
+          }
+          if (page.lastSeq !== undefined) this.#tracker.settle(conversWith, page.lastSeq);
+        }
+      } catch (cause) {
+        if (generation !== this.#syncGeneration) return;
+        ok = false;
+        this.#error('gap_fill_failed', `could not fill gaps from the history API: ${String(cause)}`, {
+          cause,
+        });
+      }
+    }
+    if (generation !== this.#syncGeneration) return;
+    const rest = this.#buffered;
+    this.#buffered = [];
+    this.#syncing = false;
+    for (const { conversWith, message } of rest) this.#deliver(conversWith, message, 'live');
+    if (ok) this.#emitter.emit('uptodate', { conversations, filled });
+  }
+
+  #takeBuffered(conversWith: string): MessageCopy[] {
+    const taken = this.#buffered.filter((b) => b.conversWith === conversWith).map((b) => b.message);
+    this.#buffered = this.#buffered.filter((b) => b.conversWith !== conversWith);
+    return taken;
+  }
+
+  /** Emits a message once per message_id; true when it was emitted. */
+  #deliver(conversWith: string, message: MessageCopy, source: MessageSource): boolean {
+    if (!this.#dedupe.first(message.message_id)) return false;
+    if (typeof message.seq === 'number') this.#tracker.observe(conversWith, message.seq);
+    this.#emitter.emit('message', { conversWith, message, source });
+    return true;
+  }
+
+  #onMessage(topicText: string, raw: Uint8Array): void {
+    const parsed = parseTopic(topicText, 'mqtt');
+    if (!parsed.ok) return; // Chat21 clients ignore what they do not know; so do we.
+    let payload: unknown;
+    try {
+      payload = JSON.parse(new TextDecoder().decode(raw));
+    } catch {
+      this.#error('invalid_event', `unparsable payload on ${topicText}`, { topic: topicText });
+      return;
+    }
+    if (typeof payload !== 'object' || payload === null) {
+      this.#error('invalid_event', `payload on ${topicText} is not an object`, { topic: topicText });
+      return;
+    }
+    this.#dispatch(parsed.topic, payload as Record<string, unknown>, topicText);
+  }
+
+  #dispatch(topic: Topic, payload: Record<string, unknown>, topicText: string): void {
+    const emit = this.#emitter;
+    switch (topic.kind) {
+      case 'messageAdded': {
+        if (typeof payload.message_id !== 'string') {
+          this.#error('invalid_event', `message without message_id on ${topicText}`, { topic: topicText });
+          return;
+        }
+        const message = payload as MessageCopy;
+        if (this.#syncing) this.#buffered.push({ conversWith: topic.conversWith, message });
+        else this.#deliver(topic.conversWith, message, 'live');
+        return;
+      }
+      case 'messageUpdated':
+        emit.emit('messageUpdated', {
+          ...payload,
+          conversWith: topic.conversWith,
+          message_id: topic.messageId,
+        });
+        return;
+      case 'conversationUpdated':
+        emit.emit('conversationUpdated', { ...payload, conversWith: topic.conversWith });
+        return;
+      case 'conversationAdded':
+        emit.emit('conversationAdded', { conversWith: topic.conversWith, conversation: payload });
+        return;
+      case 'conversationDeleted':
+        emit.emit('conversationRemoved', { conversWith: topic.conversWith, conversation: payload });
+        return;
+      case 'archivedConversationAdded':
+        emit.emit('conversationArchived', { conversWith: topic.conversWith, conversation: payload });
+        return;
+      case 'archivedConversationDeleted':
+        emit.emit('conversationUnarchived', { conversWith: topic.conversWith, conversation: payload });
+        return;
+      case 'groupUpdated':
+        emit.emit('groupUpdated', {
+          groupId: topic.groupId,
+          group: { members: {}, ...payload, uid: topic.groupId },
+        });
+        return;
+      case 'presenceChanged':
+        emit.emit('presence', { ...(payload as unknown as PresenceEvent), user_id: topic.peer });
+        return;
+      case 'typingChanged':
+        emit.emit('typing', { ...(payload as unknown as TypingEvent), conversWith: topic.conversWith });
+        return;
+      case 'error':
+        emit.emit('error', {
+          code: String(payload.code ?? 'unknown'),
+          message: String(payload.message ?? ''),
+          timestamp: typeof payload.timestamp === 'number' ? payload.timestamp : Date.now(),
+          ...(typeof payload.topic === 'string' ? { topic: payload.topic } : {}),
+          ...(typeof payload.message_id === 'string' ? { message_id: payload.message_id } : {}),
+        });
+        return;
+      default:
+        // Our own publishes (receipts, presence, typing) echo back on `#`: not events.
+        return;
+    }
+  }
+}
+
+function seqOf(message: MessageCopy): number {
+  return typeof message.seq === 'number' ? message.seq : Number.MAX_SAFE_INTEGER;
+}
+
+/** Creates a client and starts connecting; it works offline (the outbox queues) until it can connect. */
+export function createClient(options: ConnectOptions): MercurioClient {
+  const client = new MercurioClient(options);
+  client.start();
+  return client;
+}
+
+/**
+ * Creates a client and resolves once it is connected and subscribed; rejects when the server
+ * refuses the token (the client is then `unauthorized`).
+ */
+export function connect(options: ConnectOptions): Promise<MercurioClient> {
+  const client = new MercurioClient(options);
+  return new Promise((resolve, reject) => {
+    const off = client.on('state', (change) => {
+      if (change.new === 'connected') {
+        off();
+        resolve(client);
+      } else if (change.new === 'unauthorized' || change.new === 'disconnected') {
+        off();
+        reject(new MercurioConnectError(change.new, change.reason ?? change.new));
+      }
+    });
+    client.start();
+  });
+}
+
+export class MercurioConnectError extends Error {
+  readonly state: ConnectionState;
+
+  constructor(state: ConnectionState, message: string) {
+    super(message);
+    this.name = 'MercurioConnectError';
+    this.state = state;
+  }
+}

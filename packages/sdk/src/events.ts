@@ -1,0 +1,129 @@
+import type {
+  ConversationView,
+  GroupPayload,
+  MessageCopy,
+  MessageUpdatedEvent,
+  PresenceEvent,
+  TypingEvent,
+} from '@mercurio/protocol';
+
+/** Connection states; `unauthorized` is final until the app supplies a new token (`reconnect`). */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'unauthorized';
+
+export interface StateChange {
+  old: ConnectionState;
+  new: ConnectionState;
+  /** Why, when the change was caused by a failure. */
+  reason?: string;
+}
+
+/** Where an emitted message came from: the live inbox, or the history API filling a gap. */
+export type MessageSource = 'live' | 'gap-fill';
+
+export interface MessageAdded {
+  conversWith: string;
+  message: MessageCopy;
+  source: MessageSource;
+}
+
+export interface MessageUpdated extends Partial<MessageUpdatedEvent> {
+  conversWith: string;
+  message_id: string;
+}
+
+/** `…/conversations/<cw>/clientupdated`: `{is_new, unread_count, read_seq}` (and whatever else came). */
+export interface ConversationUpdated extends Partial<ConversationView> {
+  conversWith: string;
+}
+
+export interface ConversationChange {
+  conversWith: string;
+  conversation: Partial<ConversationView>;
+}
+
+export interface GroupUpdated {
+  groupId: string;
+  group: GroupPayload;
+}
+
+/**
+ * A server error event (`…/errors/clientadded`, stable `code` from docs/errors.md) or an SDK
+ * failure (codes `gap_fill_failed`, `connection_error`, `invalid_event`, `listener_error`).
+ */
+export interface MercurioErrorEvent {
+  code: string;
+  message: string;
+  topic?: string;
+  message_id?: string;
+  timestamp: number;
+  cause?: unknown;
+}
+
+/** The client's typed event map: `client.on('message', (e) => …)`. */
+export interface MercurioEvents {
+  message: MessageAdded;
+  messageUpdated: MessageUpdated;
+  conversationAdded: ConversationChange;
+  conversationUpdated: ConversationUpdated;
+  conversationRemoved: ConversationChange;
+  conversationArchived: ConversationChange;
+  conversationUnarchived: ConversationChange;
+  groupUpdated: GroupUpdated;
+  presence: PresenceEvent;
+  typing: TypingEvent;
+  error: MercurioErrorEvent;
+  state: StateChange;
+  /** After a (re)connect: the outbox is flushed and every known conversation's gaps are filled. */
+  uptodate: { conversations: number; filled: number };
+  /** An outbox entry reached the broker (PUBACK). */
+  sent: { id: string; topic: string };
+}
+
+export type EventName = keyof MercurioEvents;
+export type Listener<K extends EventName> = (event: MercurioEvents[K]) => void;
+
+/** A small typed emitter. A throwing listener never breaks the client: it becomes an `error` event. */
+export class Emitter {
+  readonly #listeners = new Map<EventName, Set<(event: never) => void>>();
+
+  on<K extends EventName>(name: K, listener: Listener<K>): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(name, set);
+    }
+    set.add(listener as (event: never) => void);
+    return () => this.off(name, listener);
+  }
+
+  once<K extends EventName>(name: K, listener: Listener<K>): () => void {
+    const off = this.on(name, (event) => {
+      off();
+      listener(event);
+    });
+    return off;
+  }
+
+  off<K extends EventName>(name: K, listener: Listener<K>): void {
+    this.#listeners.get(name)?.delete(listener as (event: never) => void);
+  }
+
+  emit<K extends EventName>(name: K, event: MercurioEvents[K]): void {
+    const set = this.#listeners.get(name);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as Listener<K>)(event);
+      } catch (cause) {
+        if (name !== 'error') {
+          this.emit('error', {
+            code: 'listener_error',
+            message: `a '${name}' listener threw: ${String(cause)}`,
+            timestamp: Date.now(),
+            cause,
+          });
+        }
+      }
+    }
+  }
+}
