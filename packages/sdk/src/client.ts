@@ -1,14 +1,5 @@
-import {
-  formatTopic,
-  inboxPattern,
-  type MessageCopy,
-  type OutgoingMessage,
-  type PresenceEvent,
-  parseTopic,
-  type Topic,
-  type TypingEvent,
-} from '@mercurio/protocol';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import { formatTopic, inboxPattern, type MessageCopy, parseTopic, type Topic } from '@mercurio/protocol';
+import type { MqttClient } from 'mqtt';
 import {
   Api,
   type ConversationPage,
@@ -28,52 +19,10 @@ import {
   type MessageSource,
 } from './events.js';
 import { fillGaps, SeqTracker } from './gap-fill.js';
-import { memoryStorage, Outbox, type OutboxStorage } from './outbox.js';
+import { emitInboxEvent } from './inbox-events.js';
+import type { ConnectOptions, MessageContent, SendOptions } from './options.js';
+import { memoryStorage, Outbox } from './outbox.js';
 import { readClaims, TokenSource } from './token.js';
-
-export interface ConnectOptions {
-  /** MQTT endpoint: `ws://host:8004/ws`, `wss://…`, `mqtt://host:1883`. */
-  endpoint: string;
-  /** HTTP API base, e.g. `http://host:8004/api`; needed for history, search, groups, presence and gap fill. */
-  apiEndpoint?: string;
-  /** Defaults to the token's `app_id`. */
-  appId?: string;
-  token: string;
-  /** Defaults to the token's `sub`. */
-  userId?: string;
-  /** Stable MQTT client id (keeps the persistent session across reloads); default `<user>_<random>`. */
-  clientId?: string;
-  /** Called for a new token before the current one expires, and when the server refuses it. */
-  tokenRefresh?: () => Promise<string>;
-  /** Defaults to `globalThis.fetch`. */
-  fetch?: FetchLike;
-  /** A WebSocket factory for MQTT.js (its `createWebsocket` option), where the default does not fit. */
-  createWebSocket?: IClientOptions['createWebsocket'];
-  /** Further MQTT.js options (e.g. `clean: true` for a throwaway session, `keepalive`). */
-  mqttOptions?: IClientOptions;
-  /** Where the outbox keeps unsent messages; in memory by default. */
-  storage?: OutboxStorage;
-  reconnectDelayMs?: number;
-  maxReconnectDelayMs?: number;
-  /** Messages per history request when filling gaps. */
-  gapFillPageSize?: number;
-  /** How many message ids are remembered for deduplication. */
-  dedupeCapacity?: number;
-  /** Makes message ids (UUIDs); defaults to `crypto.randomUUID`. */
-  newId?: () => string;
-}
-
-export type MessageContent = string | (OutgoingMessage & Record<string, unknown>);
-
-export interface SendOptions {
-  /** A group message; with `members`, an inline group created on first use. */
-  group?: boolean | { members: readonly string[]; name?: string };
-  /** Your own UUID (e.g. for optimistic display); one is generated otherwise. */
-  messageId?: string;
-  senderFullname?: string;
-  recipientFullname?: string;
-  attributes?: Record<string, unknown>;
-}
 
 interface Buffered {
   conversWith: string;
@@ -478,51 +427,8 @@ export class MercurioClient {
         else this.#deliver(topic.conversWith, message, 'live');
         return;
       }
-      case 'messageUpdated':
-        emit.emit('messageUpdated', {
-          ...payload,
-          conversWith: topic.conversWith,
-          message_id: topic.messageId,
-        });
-        return;
-      case 'conversationUpdated':
-        emit.emit('conversationUpdated', { ...payload, conversWith: topic.conversWith });
-        return;
-      case 'conversationAdded':
-        emit.emit('conversationAdded', { conversWith: topic.conversWith, conversation: payload });
-        return;
-      case 'conversationDeleted':
-        emit.emit('conversationRemoved', { conversWith: topic.conversWith, conversation: payload });
-        return;
-      case 'archivedConversationAdded':
-        emit.emit('conversationArchived', { conversWith: topic.conversWith, conversation: payload });
-        return;
-      case 'archivedConversationDeleted':
-        emit.emit('conversationUnarchived', { conversWith: topic.conversWith, conversation: payload });
-        return;
-      case 'groupUpdated':
-        emit.emit('groupUpdated', {
-          groupId: topic.groupId,
-          group: { members: {}, ...payload, uid: topic.groupId },
-        });
-        return;
-      case 'presenceChanged':
-        emit.emit('presence', { ...(payload as unknown as PresenceEvent), user_id: topic.peer });
-        return;
-      case 'typingChanged':
-        emit.emit('typing', { ...(payload as unknown as TypingEvent), conversWith: topic.conversWith });
-        return;
-      case 'error':
-        emit.emit('error', {
-          code: String(payload.code ?? 'unknown'),
-          message: String(payload.message ?? ''),
-          timestamp: typeof payload.timestamp === 'number' ? payload.timestamp : Date.now(),
-          ...(typeof payload.topic === 'string' ? { topic: payload.topic } : {}),
-          ...(typeof payload.message_id === 'string' ? { message_id: payload.message_id } : {}),
-        });
-        return;
       default:
-        // Our own publishes (receipts, presence, typing) echo back on `#`: not events.
+        emitInboxEvent(emit, topic, payload);
         return;
     }
   }
@@ -530,41 +436,4 @@ export class MercurioClient {
 
 function seqOf(message: MessageCopy): number {
   return typeof message.seq === 'number' ? message.seq : Number.MAX_SAFE_INTEGER;
-}
-
-/** Creates a client and starts connecting; it works offline (the outbox queues) until it can connect. */
-export function createClient(options: ConnectOptions): MercurioClient {
-  const client = new MercurioClient(options);
-  client.start();
-  return client;
-}
-
-/**
- * Creates a client and resolves once it is connected and subscribed; rejects when the server
- * refuses the token (the client is then `unauthorized`).
- */
-export function connect(options: ConnectOptions): Promise<MercurioClient> {
-  const client = new MercurioClient(options);
-  return new Promise((resolve, reject) => {
-    const off = client.on('state', (change) => {
-      if (change.new === 'connected') {
-        off();
-        resolve(client);
-      } else if (change.new === 'unauthorized' || change.new === 'disconnected') {
-        off();
-        reject(new MercurioConnectError(change.new, change.reason ?? change.new));
-      }
-    });
-    client.start();
-  });
-}
-
-export class MercurioConnectError extends Error {
-  readonly state: ConnectionState;
-
-  constructor(state: ConnectionState, message: string) {
-    super(message);
-    this.name = 'MercurioConnectError';
-    this.state = state;
-  }
 }

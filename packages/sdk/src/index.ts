@@ -7,16 +7,10 @@ export {
   type PresenceInfo,
   type SearchHit,
 } from './api.js';
-export {
-  type ConnectOptions,
-  connect,
-  createClient,
-  MercurioClient,
-  MercurioConnectError,
-  type MessageContent,
-  type SendOptions,
-} from './client.js';
+export { MercurioClient } from './client.js';
+export { connect, createClient, MercurioConnectError } from './connect.js';
 export { Dedupe } from './dedupe.js';
 export * from './events.js';
+export type { ConnectOptions, MessageContent, SendOptions } from './options.js';
 export { memoryStorage, type OutboxEntry, type OutboxStorage } from './outbox.js';
 export { readClaims, type TokenClaims } from './token.js';

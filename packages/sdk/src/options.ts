@@ -1,0 +1,48 @@
+import type { OutgoingMessage } from '@mercurio/protocol';
+import type { IClientOptions } from 'mqtt';
+import type { FetchLike } from './api.js';
+import type { OutboxStorage } from './outbox.js';
+
+export interface ConnectOptions {
+  /** MQTT endpoint: `ws://host:8004/ws`, `wss://…`, `mqtt://host:1883`. */
+  endpoint: string;
+  /** HTTP API base, e.g. `http://host:8004/api`; needed for history, search, groups, presence and gap fill. */
+  apiEndpoint?: string;
+  /** Defaults to the token's `app_id`. */
+  appId?: string;
+  token: string;
+  /** Defaults to the token's `sub`. */
+  userId?: string;
+  /** Stable MQTT client id (keeps the persistent session across reloads); default `<user>_<random>`. */
+  clientId?: string;
+  /** Called for a new token before the current one expires, and when the server refuses it. */
+  tokenRefresh?: () => Promise<string>;
+  /** Defaults to `globalThis.fetch`. */
+  fetch?: FetchLike;
+  /** A WebSocket factory for MQTT.js (its `createWebsocket` option), where the default does not fit. */
+  createWebSocket?: IClientOptions['createWebsocket'];
+  /** Further MQTT.js options (e.g. `clean: true` for a throwaway session, `keepalive`). */
+  mqttOptions?: IClientOptions;
+  /** Where the outbox keeps unsent messages; in memory by default. */
+  storage?: OutboxStorage;
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+  /** Messages per history request when filling gaps. */
+  gapFillPageSize?: number;
+  /** How many message ids are remembered for deduplication. */
+  dedupeCapacity?: number;
+  /** Makes message ids (UUIDs); defaults to `crypto.randomUUID`. */
+  newId?: () => string;
+}
+
+export type MessageContent = string | (OutgoingMessage & Record<string, unknown>);
+
+export interface SendOptions {
+  /** A group message; with `members`, an inline group created on first use. */
+  group?: boolean | { members: readonly string[]; name?: string };
+  /** Your own UUID (e.g. for optimistic display); one is generated otherwise. */
+  messageId?: string;
+  senderFullname?: string;
+  recipientFullname?: string;
+  attributes?: Record<string, unknown>;
+}
