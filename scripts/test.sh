@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 echo "== type-check" >&2
 npx tsc -b
 npx tsc -p bench/tsconfig.json
+echo "== web app build (served at / by the server; the browser test uses it)" >&2
+npm run build -w @mercurio/web
 echo "== lint" >&2
 npx biome check .
 echo "== tests" >&2

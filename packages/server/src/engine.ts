@@ -7,6 +7,7 @@ import { EmbeddedBus } from './bus/embedded/embedded-bus.js';
 import { RabbitBus } from './bus/rabbitmq-bus.js';
 import type { Config } from './config.js';
 import { buildHttpApp } from './http/app.js';
+import { serveWebApp } from './http/web-app.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { Router } from './router/router.js';
@@ -99,6 +100,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
         reply.type(registry.contentType).send(await registry.metrics()),
       );
+      serveWebApp(http);
       httpUrl = await listen(http, config.http.host, config.http.port);
       const app = http;
       cleanup.push(() => app.close());
