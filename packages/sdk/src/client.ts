@@ -120,6 +120,14 @@ export class MercurioClient {
     this.#connection.start();
   }
 
+  /**
+   * While (re)connecting: try now instead of after the backoff, e.g. when the user taps "retry" on
+   * a message waiting in the outbox. Whatever is pending goes out as soon as the connection is up.
+   */
+  retryNow(): void {
+    this.#connection.retryNow();
+  }
+
   /** Connects again after `unauthorized` or `close()`, optionally with a new token. */
   async reconnect(token?: string): Promise<void> {
     if (token !== undefined) this.#tokens.set(token);

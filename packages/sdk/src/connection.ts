@@ -78,6 +78,20 @@ export class Connection {
     }
   }
 
+  /**
+   * Tries to connect at once instead of waiting out the backoff (the user asked to retry, the
+   * network came back). Does nothing while connected, stopped or unauthorized.
+   */
+  retryNow(): void {
+    if (this.#stopped || this.#ready) return;
+    clearTimeout(this.#timer);
+    this.#failures = 0;
+    const pending = this.#client;
+    this.#client = undefined;
+    void this.#attempt(); // a new generation: the abandoned attempt's events are ignored
+    pending?.end(true);
+  }
+
   /** Drops the current connection and makes a new one (e.g. to use a new token). */
   async restart(): Promise<void> {
     await this.stop();

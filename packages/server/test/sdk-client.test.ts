@@ -111,6 +111,30 @@ describe.each(ENGINES)('SDK against the real server (%s)', (engine) => {
     expect(stored.rows[0].n).toBe(3);
   });
 
+  it('retryNow connects at once instead of waiting out the backoff', async () => {
+    const { proxy, endpoint } = await sdk.proxy();
+    // A backoff far longer than the test: only retryNow can bring the connection back in time.
+    const sender = await sdk.connect('rn-alice', {
+      endpoint,
+      reconnectDelayMs: 60_000,
+      maxReconnectDelayMs: 60_000,
+    });
+    const receiver = await sdk.connect('rn-bob');
+    proxy.cut();
+    await sender.waitFor('state', (s) => s.new === 'reconnecting');
+    const sent = sender.client.sendMessage('rn-bob', 'waited in the outbox');
+    proxy.restore();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sender.client.state).toBe('reconnecting');
+    expect(sender.client.pending()).toHaveLength(1);
+
+    sender.client.retryNow();
+    await sent;
+    await until(() => receiver.texts('rn-alice').length === 1, 'the message delivered');
+    expect(sender.client.state).toBe('connected');
+    expect(receiver.texts('rn-alice')).toEqual(['waited in the outbox']);
+  });
+
   it('emits a duplicated delivery once', async () => {
     const bob = await sdk.connect('dd-bob');
     const copy = {
