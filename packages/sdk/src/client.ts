@@ -21,7 +21,7 @@ import {
 import { fillGaps, SeqTracker } from './gap-fill.js';
 import { emitInboxEvent } from './inbox-events.js';
 import type { ConnectOptions, MessageContent, SendOptions } from './options.js';
-import { memoryStorage, Outbox } from './outbox.js';
+import { memoryStorage, Outbox, type OutboxEntry } from './outbox.js';
 import { readClaims, TokenSource } from './token.js';
 
 interface Buffered {
@@ -257,9 +257,9 @@ export class MercurioClient {
     this.#tracker.track(conversWith, seq);
   }
 
-  /** Outbox entries not yet acknowledged by the broker. */
-  pending(): { id: string; topic: string }[] {
-    return this.#outbox.pending().map(({ id, topic }) => ({ id, topic }));
+  /** Outbox entries not yet acknowledged by the broker (copies), e.g. to show them as unsent after a reload. */
+  pending(): OutboxEntry[] {
+    return this.#outbox.pending().map((entry) => ({ ...entry }));
   }
 
   /** Says goodbye (presence offline), disconnects and stops reconnecting. Unsent messages stay in storage. */

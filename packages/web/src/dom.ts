@@ -43,6 +43,46 @@ export function highlight(text: string, query: string): (Node | string)[] {
   return parts;
 }
 
+/** Removes every child and adds these (text nodes for strings). */
+export function fill(element: Element, ...children: (Node | string)[]): void {
+  element.replaceChildren(
+    ...children.map((child) => (typeof child === 'string' ? document.createTextNode(child) : child)),
+  );
+}
+
+export function clockOf(timestamp: number): string {
+  return new Date(timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** The local calendar day of a timestamp, e.g. `2025-3-14`: messages with the same key share a separator. */
+export function dayKey(timestamp: number): string {
+  const date = new Date(timestamp);
+  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
+}
+
+/** A day separator's label: Today, Yesterday, then the date (with the year when it is not this year's). */
+export function dayLabel(timestamp: number, now = Date.now()): string {
+  const today = new Date(now);
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (dayKey(timestamp) === dayKey(now)) return 'Today';
+  if (dayKey(timestamp) === dayKey(yesterday.getTime())) return 'Yesterday';
+  const date = new Date(timestamp);
+  return date.toLocaleDateString([], {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    ...(date.getFullYear() === today.getFullYear() ? {} : { year: 'numeric' }),
+  });
+}
+
+/** "online", or when the user was last seen. */
+export function presenceLabel(online: boolean, lastOnline: number | null | undefined): string {
+  if (online) return 'online';
+  if (!lastOnline) return 'offline';
+  const day = dayLabel(lastOnline);
+  return `last seen ${day === 'Today' ? 'today' : day === 'Yesterday' ? 'yesterday' : day} at ${clockOf(lastOnline)}`;
+}
+
 export function timeOf(timestamp: number): string {
   const date = new Date(timestamp);
   const today = new Date();
@@ -53,7 +93,7 @@ export function timeOf(timestamp: number): string {
 
 /** The sender's mark for a Chat21 status code. */
 export function markOf(status: number): { symbol: string; label: string } {
-  if (status < 0) return { symbol: '!', label: 'failed' };
+  if (status < 0) return { symbol: '!', label: 'not sent' };
   if (status < 100) return { symbol: '🕓', label: 'sending' };
   if (status < 150) return { symbol: '✓', label: 'sent' };
   if (status < 250) return { symbol: '✓✓', label: 'delivered' };

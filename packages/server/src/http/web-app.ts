@@ -18,7 +18,7 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Serves the web app's files at `/` (public routes) when the folder exists (`npm run build -w
+ * Serves the web app's files at `/` and the widget loader at `/widget.js` (public routes) when the folder exists (`npm run build -w
  * @mercurio/web`); otherwise does nothing. Unknown files fall through to the API's 404.
  */
 export function serveWebApp(app: FastifyInstance, dir = WEB_DIST): boolean {
@@ -44,5 +44,7 @@ export function serveWebApp(app: FastifyInstance, dir = WEB_DIST): boolean {
   };
   app.get('/', { config: { public: true } }, handler);
   app.get('/assets/*', { config: { public: true } }, handler);
+  // The embeddable widget's loader (packages/web/src/loader.ts), for host pages.
+  app.get('/widget.js', { config: { public: true } }, handler);
   return true;
 }

@@ -1,0 +1,475 @@
+import { type MessageCopy, parseTopic } from '@mercurio/protocol';
+import type { MercurioClient } from '@mercurio/sdk';
+import { clockOf, dayKey, dayLabel, fill, h, markOf, presenceLabel } from './dom.js';
+import { presenceDot } from './list.js';
+import { type ChatState, typingLabel } from './state.js';
+
+/** Messages per history page (the first one and each one loaded by scrolling back). */
+export const PAGE_SIZE = 30;
+/** A message without the broker's acknowledgement after this long is shown as not sent, with a retry. */
+const SEND_TIMEOUT_MS = 6000;
+/** Typing is announced at most this often while the user types, and stopped after this long idle. */
+const TYPING_EVERY_MS = 2500;
+const TYPING_IDLE_MS = 4000;
+const NOT_SENT = -100;
+
+interface Row {
+  message: MessageCopy;
+  element: HTMLElement;
+}
+
+export interface ThreadActions {
+  back(): void;
+  /** Undefined in widget mode (one conversation, no group administration). */
+  groupInfo: ((id: string) => void) | undefined;
+  /** Undefined in widget mode (no conversation list to archive from). */
+  archive: ((id: string, archived: boolean) => void) | undefined;
+}
+
+/**
+ * One open conversation: header (title, presence or members, actions), messages with day
+ * separators and sent / delivered / read marks, infinite scroll back through history, typing
+ * indicator, and a composer with optimistic sending and retry.
+ */
+export class ThreadView {
+  readonly element = h('section', { class: 'thread' });
+  readonly messages = h('div', { class: 'messages', id: 'messages', 'aria-live': 'polite' });
+  readonly title = h('h2', { id: 'thread-title' }, '');
+  readonly subtitle = h('p', { class: 'subtitle', id: 'thread-subtitle' }, '');
+  readonly typing = h('div', { class: 'typing-line', id: 'typing', 'aria-live': 'polite' });
+  readonly composer = h('input', {
+    id: 'composer',
+    placeholder: 'Write a message…',
+    autocomplete: 'off',
+    maxlength: '4000',
+    'aria-label': 'Message',
+  });
+  readonly composerForm = h(
+    'form',
+    { class: 'composer', id: 'composer-form' },
+    this.composer,
+    h('button', { class: 'primary', type: 'submit' }, 'Send'),
+  );
+  readonly notMember = h(
+    'p',
+    { class: 'not-member muted', id: 'not-member', hidden: 'true' },
+    'You are not a member of this group any more.',
+  );
+  readonly groupButton = h(
+    'button',
+    { class: 'icon', id: 'group-info', type: 'button', title: 'Group details', hidden: 'true' },
+    'Members',
+  );
+  readonly archiveButton = h('button', { class: 'icon', id: 'archive-toggle', type: 'button' }, 'Archive');
+  readonly older = h('div', { class: 'older muted', id: 'older', hidden: 'true' }, 'Loading older messages…');
+
+  current: string | undefined;
+  readonly #rows = new Map<string, Row>();
+  #firstSeq: number | null = null;
+  #hasMore = false;
+  #loadingOlder: Promise<void> | undefined;
+  #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Messages the server refused (an error event): a retry sends them again. */
+  #refused = new Set<string>();
+  #typingSentAt = 0;
+  #typingIdle: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly client: MercurioClient,
+    readonly state: ChatState,
+    readonly actions: ThreadActions,
+    options: { back: boolean },
+  ) {
+    const back = h('button', { class: 'back', type: 'button', 'aria-label': 'Back' }, '‹');
+    back.hidden = !options.back;
+    back.addEventListener('click', () => actions.back());
+    this.groupButton.addEventListener('click', () => {
+      if (this.current) actions.groupInfo?.(this.current);
+    });
+    this.archiveButton.hidden = actions.archive === undefined;
+    this.archiveButton.addEventListener('click', () => {
+      const id = this.current;
+      if (!id) return;
+      const archived = state.conversations.get(id)?.archived ?? false;
+      actions.archive?.(id, !archived);
+    });
+    this.composerForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    this.composer.addEventListener('input', () => this.#typed());
+    this.messages.addEventListener('scroll', () => {
+      if (this.messages.scrollTop < 150) void this.loadOlder();
+    });
+    this.messages.addEventListener('click', (event) => {
+      const retry = (event.target as Element).closest<HTMLElement>('.retry');
+      const id = retry?.closest<HTMLElement>('.message')?.dataset.id;
+      if (id) this.retry(id);
+    });
+    this.element.append(
+      h(
+        'header',
+        { class: 'bar thread-bar' },
+        back,
+        h('span', { class: 'thread-heading' }, this.title, this.subtitle),
+        this.groupButton,
+        this.archiveButton,
+      ),
+      this.messages,
+      this.typing,
+      this.composerForm,
+      this.notMember,
+    );
+    this.composerForm.hidden = true;
+    this.archiveButton.hidden = true;
+    this.title.textContent = 'Pick a conversation';
+    state.subscribe(() => this.renderHeader());
+    client.on('state', ({ new: now }) => {
+      if (now !== 'connected')
+        for (const [id, row] of this.#rows) if (row.message.status === 0) this.#notSent(id);
+    });
+  }
+
+  /** Opens a conversation at its newest messages, or at `focus` (a message id, from search). */
+  async show(id: string, focus?: { messageId: string; seq: number }): Promise<void> {
+    this.current = id;
+    this.#rows.clear();
+    this.#firstSeq = null;
+    this.#hasMore = false;
+    this.#loadingOlder = undefined;
+    this.messages.replaceChildren();
+    this.renderHeader();
+    const page = await this.client.history(id, { limit: PAGE_SIZE });
+    if (this.current !== id) return;
+    this.#firstSeq = page.firstSeq;
+    this.#hasMore = page.hasMore;
+    for (const message of page.messages) this.#put(message);
+    for (const message of this.#pendingFor(id)) this.#put(message);
+    this.layout();
+    this.messages.scrollTop = this.messages.scrollHeight;
+    this.markRead(page.messages);
+    if (focus) {
+      // Page back until the message is there (it is older than the first page).
+      for (let pages = 0; !this.#rows.has(focus.messageId) && this.#hasMore && pages < 100; pages++) {
+        await this.loadOlder();
+        if (this.current !== id) return;
+      }
+      const row = this.#rows.get(focus.messageId)?.element;
+      if (row) {
+        row.scrollIntoView({ block: 'center' });
+        row.classList.add('flash');
+      }
+    } else {
+      // Fill the screen: a short first page leaves no room to scroll back.
+      while (this.#hasMore && this.messages.scrollHeight <= this.messages.clientHeight) {
+        await this.loadOlder();
+        if (this.current !== id) return;
+      }
+    }
+    if (matchMedia('(pointer: fine)').matches) this.composer.focus();
+  }
+
+  hide(): void {
+    this.#stopTyping();
+    this.current = undefined;
+    this.composerForm.hidden = true;
+    this.renderHeader();
+  }
+
+  /** The page older than what is shown, keeping what the user looks at in place. */
+  loadOlder(): Promise<void> {
+    const id = this.current;
+    if (!id || !this.#hasMore || this.#firstSeq === null || this.#loadingOlder) return Promise.resolve();
+    this.older.hidden = false;
+    this.#loadingOlder = (async () => {
+      try {
+        const page = await this.client.history(id, { before: this.#firstSeq!, limit: PAGE_SIZE });
+        if (this.current !== id) return;
+        this.#firstSeq = page.firstSeq ?? this.#firstSeq;
+        this.#hasMore = page.hasMore;
+        const fromBottom = this.messages.scrollHeight - this.messages.scrollTop;
+        for (const message of page.messages) this.#put(message);
+        this.layout();
+        this.messages.scrollTop = this.messages.scrollHeight - fromBottom;
+      } finally {
+        this.#loadingOlder = undefined;
+        this.older.hidden = true;
+      }
+    })();
+    return this.#loadingOlder;
+  }
+
+  /** A message of this conversation (live, gap-filled, or the server's copy of one sent here). */
+  onMessage(message: MessageCopy): void {
+    const bottom = this.#nearBottom();
+    const known = this.#rows.get(message.message_id);
+    this.#put(message);
+    if (known) this.setStatus(message.message_id, message.status);
+    this.layout();
+    if (bottom || message.sender === this.state.user) this.messages.scrollTop = this.messages.scrollHeight;
+    if (message.sender !== this.state.user) this.markRead([message]);
+  }
+
+  /** Read receipts for the other side's messages not read yet, then the unread count to 0. */
+  markRead(messages: MessageCopy[]): void {
+    const id = this.current;
+    if (!id || document.visibilityState === 'hidden') return;
+    const unread = messages.filter((m) => m.sender !== this.state.user && m.status < 200).slice(-20);
+    for (const m of unread) void this.client.sendReceipt(id, m.message_id).catch(() => {});
+    const conv = this.state.conversations.get(id);
+    if (unread.length > 0 || (conv?.unread ?? 0) > 0) void this.client.markRead(id).catch(() => {});
+    if (conv && conv.unread > 0) this.state.upsert(id, { unread: 0 });
+  }
+
+  setStatus(messageId: string, status: number): void {
+    const row = this.#rows.get(messageId);
+    if (!row) return;
+    const old = row.message.status as number;
+    if (status < old && status !== NOT_SENT) return; // marks only move forward
+    if (status === NOT_SENT && old >= 100) return; // the broker has it: not "not sent"
+    row.message = { ...row.message, status: status as MessageCopy['status'] };
+    row.element.dataset.status = String(status);
+    if (status !== 0) clearTimeout(this.#timers.get(messageId));
+    const mark = row.element.querySelector<HTMLElement>('.mark');
+    if (!mark) return;
+    const { symbol, label } = markOf(status);
+    mark.textContent = symbol;
+    mark.title = label;
+    mark.dataset.mark = label;
+    const retry = row.element.querySelector<HTMLElement>('.retry');
+    if (retry) retry.hidden = status !== NOT_SENT;
+  }
+
+  /** The server refused a message (e.g. not a member any more): shown as not sent. */
+  refused(messageId: string): void {
+    if (!this.#rows.has(messageId)) return;
+    this.#refused.add(messageId);
+    const row = this.#rows.get(messageId)!;
+    row.message = { ...row.message, status: 0 as MessageCopy['status'] };
+    this.setStatus(messageId, NOT_SENT);
+  }
+
+  send(): void {
+    const text = this.composer.value.trim();
+    const to = this.current;
+    if (!text || !to) return;
+    this.composer.value = '';
+    this.#stopTyping();
+    const conv = this.state.conversations.get(to);
+    const group = conv?.group ?? false;
+    const message: MessageCopy = {
+      message_id: crypto.randomUUID(),
+      sender: this.state.user,
+      recipient: to,
+      app_id: this.client.appId,
+      timestamp: Date.now(),
+      channel_type: group ? 'group' : 'direct',
+      status: 0,
+      seq: 0,
+      text,
+    };
+    // Optimistic: shown at once, moved on by the broker's ack and the server's updates.
+    this.onMessage(message);
+    this.state.fromMessage(to, message, false);
+    this.#deliver(message);
+  }
+
+  /** A message not sent: connect now if offline (it waits in the outbox), else send it again. */
+  retry(messageId: string): void {
+    const row = this.#rows.get(messageId);
+    const to = this.current;
+    if (!row || !to) return;
+    row.message = { ...row.message, status: 0 as MessageCopy['status'] };
+    this.setStatus(messageId, 0);
+    const waiting = this.client.pending().some((entry) => entry.id === messageId);
+    if (waiting && !this.#refused.has(messageId)) {
+      this.client.retryNow();
+      this.#watch(messageId);
+      return;
+    }
+    this.#refused.delete(messageId);
+    this.#deliver(row.message);
+  }
+
+  #deliver(message: MessageCopy): void {
+    const group = message.channel_type === 'group';
+    const name = group ? this.state.title(message.recipient) : undefined;
+    this.#watch(message.message_id);
+    if (this.client.state !== 'connected') this.#notSent(message.message_id);
+    this.client
+      .sendMessage(message.recipient, message.text ?? '', {
+        messageId: message.message_id,
+        group,
+        ...(name ? { recipientFullname: name } : {}),
+      })
+      .then(() => this.setStatus(message.message_id, 100))
+      .catch(() => this.#notSent(message.message_id));
+  }
+
+  #watch(messageId: string): void {
+    clearTimeout(this.#timers.get(messageId));
+    this.#timers.set(
+      messageId,
+      setTimeout(() => this.#notSent(messageId), SEND_TIMEOUT_MS),
+    );
+  }
+
+  #notSent(messageId: string): void {
+    const row = this.#rows.get(messageId);
+    if (row && (row.message.status as number) === 0) this.setStatus(messageId, NOT_SENT);
+  }
+
+  /** Messages to this conversation still in the outbox (e.g. written offline before a reload). */
+  #pendingFor(id: string): MessageCopy[] {
+    const found: MessageCopy[] = [];
+    for (const entry of this.client.pending()) {
+      const topic = parseTopic(entry.topic, 'mqtt');
+      if (!topic.ok || topic.topic.kind !== 'outgoing' || topic.topic.recipient !== id) continue;
+      if (this.#rows.has(entry.id)) continue;
+      let payload: Record<string, unknown>;
+      try {
+        payload = JSON.parse(entry.payload) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      found.push({
+        message_id: entry.id,
+        sender: this.state.user,
+        recipient: id,
+        app_id: this.client.appId,
+        timestamp: entry.createdAt,
+        channel_type: payload.channel_type === 'group' ? 'group' : 'direct',
+        status: NOT_SENT as MessageCopy['status'],
+        seq: 0,
+        text: typeof payload.text === 'string' ? payload.text : '',
+      });
+    }
+    return found;
+  }
+
+  #put(message: MessageCopy): void {
+    const known = this.#rows.get(message.message_id);
+    if (known) {
+      // The server's copy of an optimistic message: its seq and timestamp place it for good.
+      if (message.seq) known.message = { ...known.message, seq: message.seq, timestamp: message.timestamp };
+      return;
+    }
+    this.#rows.set(message.message_id, { message, element: this.#render(message) });
+    this.setStatus(message.message_id, message.status);
+  }
+
+  #render(message: MessageCopy): HTMLElement {
+    const attributes = (message.attributes ?? {}) as Record<string, unknown>;
+    if (attributes.subtype === 'info') {
+      return h('div', { class: 'info', 'data-id': message.message_id, role: 'note' }, message.text ?? '');
+    }
+    const mine = message.sender === this.state.user;
+    const bubble = h('div', { class: 'bubble' });
+    if (!mine && message.channel_type === 'group') {
+      const name = typeof message.sender_fullname === 'string' ? message.sender_fullname : message.sender;
+      bubble.append(h('span', { class: 'sender' }, name));
+    }
+    bubble.append(
+      h('span', { class: 'text' }, message.text ?? ''),
+      h(
+        'span',
+        { class: 'stamp' },
+        h('time', { datetime: new Date(message.timestamp).toISOString() }, clockOf(message.timestamp)),
+        mine ? h('span', { class: 'mark' }) : '',
+      ),
+    );
+    const row = h(
+      'div',
+      { class: `message ${mine ? 'mine' : 'theirs'}`, 'data-id': message.message_id },
+      bubble,
+    );
+    if (mine) {
+      const retry = h('button', { class: 'retry', type: 'button', hidden: 'true' }, 'Not sent · Retry');
+      row.append(retry);
+    }
+    return row;
+  }
+
+  /** Puts the rows in order (by seq; unsent ones last) with a separator before each new day. */
+  layout(): void {
+    const rows = [...this.#rows.values()].sort(
+      (a, b) =>
+        (a.message.seq || Number.MAX_SAFE_INTEGER) - (b.message.seq || Number.MAX_SAFE_INTEGER) ||
+        a.message.timestamp - b.message.timestamp,
+    );
+    const nodes: Node[] = [this.older];
+    let day = '';
+    for (const { message, element } of rows) {
+      const key = dayKey(message.timestamp);
+      if (key !== day) {
+        day = key;
+        nodes.push(h('div', { class: 'day', role: 'separator' }, h('span', {}, dayLabel(message.timestamp))));
+      }
+      nodes.push(element);
+    }
+    this.messages.replaceChildren(...nodes);
+  }
+
+  renderHeader(): void {
+    const id = this.current;
+    const { state } = this;
+    if (!id) {
+      this.title.textContent = 'Pick a conversation';
+      fill(this.subtitle);
+      this.groupButton.hidden = true;
+      this.archiveButton.hidden = true;
+      this.typing.hidden = true;
+      this.composerForm.hidden = true;
+      this.notMember.hidden = true;
+      return;
+    }
+    const conv = state.conversations.get(id);
+    const group = conv?.group ?? false;
+    fill(this.title, group ? '' : presenceDot(state, id), group ? `# ${state.title(id)}` : id);
+    if (group) {
+      const members = state.groups.get(id)?.members ?? [];
+      fill(this.subtitle, members.length ? `${members.length} members: ${members.join(', ')}` : 'group');
+    } else {
+      const presence = state.presence.get(id);
+      fill(this.subtitle, presence ? presenceLabel(presence.online, presence.lastOnline) : '');
+    }
+    this.groupButton.hidden = !group || this.actions.groupInfo === undefined;
+    this.archiveButton.hidden = this.actions.archive === undefined;
+    this.archiveButton.textContent = conv?.archived ? 'Unarchive' : 'Archive';
+    const member = !group || state.isMember(id);
+    this.composerForm.hidden = !member;
+    this.notMember.hidden = member;
+    const typists = state.typists(id);
+    this.typing.hidden = typists.length === 0;
+    this.typing.textContent = typingLabel(typists);
+  }
+
+  #nearBottom(): boolean {
+    const el = this.messages;
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+  }
+
+  /** Typing: announced when the user starts, again every few seconds, stopped when idle or sent. */
+  #typed(): void {
+    const to = this.current;
+    if (!to) return;
+    if (!this.composer.value.trim()) {
+      this.#stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (now - this.#typingSentAt > TYPING_EVERY_MS) {
+      this.#typingSentAt = now;
+      void this.client.typing(to, true).catch(() => {});
+    }
+    clearTimeout(this.#typingIdle);
+    this.#typingIdle = setTimeout(() => this.#stopTyping(), TYPING_IDLE_MS);
+  }
+
+  #stopTyping(): void {
+    clearTimeout(this.#typingIdle);
+    if (this.#typingSentAt === 0 || !this.current) return;
+    this.#typingSentAt = 0;
+    void this.client.typing(this.current, false).catch(() => {});
+  }
+}

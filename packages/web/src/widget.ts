@@ -1,0 +1,55 @@
+import { readClaims } from '@mercurio/sdk';
+import type { AppConfig } from './config.js';
+import { h } from './dom.js';
+import { showNotice } from './login.js';
+import { connectUser, hostTokens } from './session.js';
+import { ChatState } from './state.js';
+import { ThreadView } from './thread.js';
+import { Wiring } from './wire.js';
+
+/**
+ * Widget mode (`?widget=1&with=<id>`, in the iframe that loader.ts puts on a host page): one
+ * conversation, the same thread as the full app, signed in with the token the host page posts.
+ * Tells the host page the unread count (`{type: 'mercurio:unread', count}`) for its launcher badge.
+ */
+export async function startWidget(root: HTMLElement, config: AppConfig): Promise<void> {
+  const widget = config.widget!;
+  showNotice(root, widget.title, 'Connecting…');
+  const tokens = hostTokens();
+  const token = await tokens.first;
+  const claims = readClaims(token);
+  const user = claims.sub;
+  if (!user) {
+    showNotice(root, widget.title, 'The host page gave a token without a user (sub).');
+    return;
+  }
+  const app = new URLSearchParams(location.search).get('app') ?? claims.app_id ?? config.app;
+  const client = await connectUser({ ...config, app }, token, user, tokens.refresh);
+  const state = new ChatState(user);
+  state.upsert(widget.with, { group: widget.group });
+  const thread = new ThreadView(
+    client,
+    state,
+    { back: () => {}, groupInfo: undefined, archive: undefined },
+    { back: false },
+  );
+  const wiring = new Wiring(client, state, thread);
+  const connection = h('span', { class: 'state', id: 'state' }, 'connected');
+  client.on('state', ({ new: now }) => {
+    connection.textContent = now;
+    connection.dataset.state = now;
+  });
+  root.replaceChildren(
+    h('div', { class: 'widget' }, thread.element, h('footer', { class: 'powered' }, connection)),
+  );
+  let unread = -1;
+  state.subscribe(() => {
+    const count = state.conversations.get(widget.with)?.unread ?? 0;
+    if (count === unread) return;
+    unread = count;
+    window.parent.postMessage({ type: 'mercurio:unread', count }, '*');
+  });
+  state.current = widget.with;
+  wiring.need(widget.with, widget.group);
+  await thread.show(widget.with);
+}

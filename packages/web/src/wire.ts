@@ -1,0 +1,95 @@
+import type { MercurioClient } from '@mercurio/sdk';
+import type { ChatState } from './state.js';
+import type { ThreadView } from './thread.js';
+
+/**
+ * The client's events into the state and the open thread; shared by the full app and the widget.
+ * Also fetches, in batches, what the events do not carry: presence of direct peers and group
+ * details (name, members).
+ */
+export class Wiring {
+  readonly #wantPresence = new Set<string>();
+  readonly #wantGroups = new Set<string>();
+  #scheduled = false;
+
+  constructor(
+    readonly client: MercurioClient,
+    readonly state: ChatState,
+    readonly thread: ThreadView,
+  ) {
+    const { user } = state;
+    client.on('message', ({ conversWith, message }) => {
+      const open = conversWith === thread.current && document.visibilityState !== 'hidden';
+      state.fromMessage(conversWith, message, !open && message.sender !== user);
+      this.need(conversWith, message.channel_type === 'group');
+      if (conversWith === thread.current) thread.onMessage(message);
+      // A sender who just sent is no longer typing.
+      if (message.sender !== user) state.setTyping(conversWith, message.sender, false);
+    });
+    client.on('messageUpdated', (update) => {
+      if (update.status !== undefined && update.conversWith === thread.current)
+        thread.setStatus(update.message_id, update.status);
+    });
+    client.on('conversationAdded', ({ conversWith, conversation }) => {
+      state.fromView(conversWith, conversation);
+      this.need(conversWith, conversation.channel_type === 'group');
+    });
+    client.on('conversationUpdated', (view) => state.fromView(view.conversWith, view));
+    client.on('conversationArchived', ({ conversWith, conversation }) =>
+      state.fromView(conversWith, { ...conversation, archived: true }),
+    );
+    client.on('conversationUnarchived', ({ conversWith }) => state.upsert(conversWith, { archived: false }));
+    client.on('groupUpdated', ({ group }) => {
+      state.setGroup(group);
+      if (!state.isMember(group.uid) && group.uid === thread.current) thread.renderHeader();
+    });
+    client.on('presence', (event) =>
+      state.setPresence(event.user_id, {
+        online: event.status === 'online',
+        lastOnline: event.status === 'online' ? null : (event.last_online ?? event.timestamp),
+      }),
+    );
+    client.on('typing', (event) => {
+      if (event.writer_id !== user) state.setTyping(event.conversWith, event.writer_id, event.typing);
+    });
+    client.on('error', (error) => {
+      if (error.message_id) thread.refused(error.message_id);
+    });
+  }
+
+  /** Presence of a direct peer, or the details of a group, when not known yet. */
+  need(id: string, group: boolean): void {
+    if (group ? this.state.groups.has(id) : this.state.presence.has(id)) return;
+    (group ? this.#wantGroups : this.#wantPresence).add(id);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      void this.#fetch();
+    });
+  }
+
+  async #fetch(): Promise<void> {
+    const users = [...this.#wantPresence];
+    const groups = [...this.#wantGroups];
+    this.#wantPresence.clear();
+    this.#wantGroups.clear();
+    const { client, state } = this;
+    for (let i = 0; i < users.length; i += 200) {
+      const found = await client.presence(users.slice(i, i + 200)).catch(() => []);
+      for (const p of found) {
+        // An event may have come first: it is newer than this answer.
+        if (!state.presence.has(p.user_id))
+          state.setPresence(p.user_id, { online: p.status === 'online', lastOnline: p.last_online });
+      }
+    }
+    await Promise.all(
+      groups.map((id) =>
+        client.group(id).then(
+          (group) => state.setGroup(group),
+          () => undefined, // a group left: not readable any more
+        ),
+      ),
+    );
+  }
+}
