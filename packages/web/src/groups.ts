@@ -1,7 +1,7 @@
 import type { MercurioClient } from '@mercurio/sdk';
 import { fill, h } from './dom.js';
 import { presenceDot } from './list.js';
-import type { ChatState } from './state.js';
+import { type ChatState, membersLabel } from './state.js';
 
 /** User ids typed as "bob, carol dave": split on commas and spaces, without duplicates. */
 export function parseMembers(text: string): string[] {
@@ -168,7 +168,7 @@ export class GroupPanel {
     }
 
     const members = group?.members ?? [];
-    parts.push(h('h3', {}, `${members.length} members`));
+    parts.push(h('h3', {}, membersLabel(members.length)));
     parts.push(
       h(
         'ul',

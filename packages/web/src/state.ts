@@ -17,6 +17,7 @@ export interface Group {
   name: string;
   owner: string;
   members: string[];
+  updatedOn: number;
 }
 
 export interface Presence {
@@ -109,7 +110,11 @@ export class ChatState {
       name: payload.name ?? payload.uid,
       owner: payload.owner ?? '',
       members: Object.keys(payload.members ?? {}),
+      updatedOn: payload.updatedOn ?? 0,
     };
+    // A read answered after a newer change was announced: keep the newer.
+    const known = this.groups.get(group.id);
+    if (known && known.updatedOn > group.updatedOn) return known;
     this.groups.set(group.id, group);
     const conv = this.conversations.get(group.id);
     if (conv) this.upsert(group.id, { name: group.name, group: true });
@@ -158,6 +163,10 @@ export class ChatState {
       .filter((conv) => conv.archived === this.showArchived)
       .sort((a, b) => b.timestamp - a.timestamp);
   }
+}
+
+export function membersLabel(count: number): string {
+  return `${count} member${count === 1 ? '' : 's'}`;
 }
 
 export function typingLabel(typists: string[]): string {

@@ -2,7 +2,7 @@ import { type MessageCopy, parseTopic } from '@mercurio/protocol';
 import type { MercurioClient } from '@mercurio/sdk';
 import { clockOf, dayKey, dayLabel, fill, h, markOf, presenceLabel } from './dom.js';
 import { presenceDot } from './list.js';
-import { type ChatState, typingLabel } from './state.js';
+import { type ChatState, membersLabel, typingLabel } from './state.js';
 
 /** Messages per history page (the first one and each one loaded by scrolling back). */
 export const PAGE_SIZE = 30;
@@ -180,7 +180,6 @@ export class ThreadView {
   loadOlder(): Promise<void> {
     const id = this.current;
     if (!id || !this.#hasMore || this.#firstSeq === null || this.#loadingOlder) return Promise.resolve();
-    this.older.hidden = false;
     this.#loadingOlder = (async () => {
       try {
         const page = await this.client.history(id, { before: this.#firstSeq!, limit: PAGE_SIZE });
@@ -193,7 +192,6 @@ export class ThreadView {
         this.messages.scrollTop = this.messages.scrollHeight - fromBottom;
       } finally {
         this.#loadingOlder = undefined;
-        this.older.hidden = true;
       }
     })();
     return this.#loadingOlder;
@@ -397,6 +395,8 @@ export class ThreadView {
         (a.message.seq || Number.MAX_SAFE_INTEGER) - (b.message.seq || Number.MAX_SAFE_INTEGER) ||
         a.message.timestamp - b.message.timestamp,
     );
+    // Shown whenever there is more to load, so that loading it does not move the messages.
+    this.older.hidden = !this.#hasMore;
     const nodes: Node[] = [this.older];
     let day = '';
     for (const { message, element } of rows) {
@@ -428,7 +428,10 @@ export class ThreadView {
     fill(this.title, group ? '' : presenceDot(state, id), group ? `# ${state.title(id)}` : id);
     if (group) {
       const members = state.groups.get(id)?.members ?? [];
-      fill(this.subtitle, members.length ? `${members.length} members: ${members.join(', ')}` : 'group');
+      fill(
+        this.subtitle,
+        members.length ? `${membersLabel(members.length)}: ${members.join(', ')}` : 'group',
+      );
     } else {
       const presence = state.presence.get(id);
       fill(this.subtitle, presence ? presenceLabel(presence.online, presence.lastOnline) : '');
