@@ -428,7 +428,8 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
       await host.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
       await host.locator('#mercurio-widget-launcher').click();
       const widget = host.frameLocator('#mercurio-widget-frame');
-      await expect.poll(() => widget.locator('#thread-title').textContent(), T).toContain('alice');
+      await expect.poll(() => widget.locator('#thread-title').textContent(), T).toBe('Support');
+      await expect.poll(() => widget.locator('#thread-subtitle').textContent(), T).toBe('online');
       await expect.poll(() => widget.locator('#state').textContent(), T).toBe('connected');
       await widget.locator('#composer').fill('I need help with my order');
       await widget.locator('#composer').press('Enter');
@@ -442,10 +443,37 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
         .toEqual(['happy to help']);
       await expect.poll(() => mark(alice.locator('#messages .message.mine').last()), T).toBe('read');
       await shot(host, 'phone-widget');
+
+      // Closed, the widget counts what comes in on the launcher and reads nothing until opened.
+      const launcher = host.locator('#mercurio-widget-launcher');
+      await launcher.click();
+      await say(alice, 'anything else?');
+      await expect.poll(() => launcher.locator('span').textContent(), T).toBe('1');
+      const last = alice.locator('#messages .message.mine').last();
+      await expect.poll(() => mark(last), T).toBe('sent');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await mark(last)).toBe('sent');
+      await launcher.click();
+      await expect.poll(() => mark(last), T).toBe('read');
+      expect(await launcher.locator('span').isVisible()).toBe(false);
       expect(dialogs).toEqual([]);
     } finally {
       site.close();
     }
+  });
+
+  it('signs in with a token from the host application in the address (#token=)', async () => {
+    const page = await newPage(DESKTOP);
+    await page.goto(`${appUrl()}#token=${await stack.token('frank')}`);
+    await expect.poll(() => page.locator('#me').textContent(), T).toBe('frank');
+    await expect.poll(() => page.locator('#state').textContent(), T).toBe('connected');
+    // The token leaves the address at once (no history entry, no bookmark), and a reload stays signed in.
+    expect(new URL(page.url()).hash).toBe('');
+    await page.reload();
+    await expect.poll(() => page.locator('#me').textContent(), T).toBe('frank');
+    // No user name form: that is the development sign-in.
+    expect(await page.locator('#login-form').count()).toBe(0);
+    await page.context().close();
   });
 
   it('presence goes offline when a browser context closes', { timeout: 60_000 }, async () => {

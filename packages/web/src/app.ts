@@ -102,7 +102,7 @@ export class ChatApp {
     // After every reconnect the list is read again (unread counts changed while away).
     client.on('uptodate', () => void this.loadConversations(state.showArchived));
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && this.thread.current) this.thread.markRead([]);
+      if (document.visibilityState === 'visible' && this.thread.current) this.thread.markRead();
     });
     void this.loadConversations(false);
   }

@@ -20,7 +20,7 @@ export class ConversationList {
     { class: 'link archived-toggle', id: 'show-archived', type: 'button', 'aria-pressed': 'false' },
     'Archived',
   );
-  readonly heading = h('p', { class: 'list-heading', id: 'list-heading', hidden: 'true' }, 'Archived');
+  readonly heading = h('p', { class: 'list-heading', id: 'list-heading' }, 'Chats');
 
   constructor(
     readonly state: ChatState,
@@ -39,7 +39,7 @@ export class ConversationList {
     const { state } = this;
     this.toggle.textContent = state.showArchived ? '‹ Chats' : 'Archived';
     this.toggle.setAttribute('aria-pressed', String(state.showArchived));
-    this.heading.hidden = !state.showArchived;
+    this.heading.textContent = state.showArchived ? 'Archived' : 'Chats';
     const rows = state.visible().map((conv) => this.row(conv));
     if (rows.length === 0) {
       rows.push(

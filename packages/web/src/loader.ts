@@ -11,7 +11,8 @@
  * It adds a launcher button and, when opened, an iframe with the chat app in widget mode (one
  * conversation with `with`). The token (made by the host's backend, e.g. with
  * `POST /v1/apps/:app/tokens`) goes to the iframe by `postMessage`, only to the chat server's
- * origin, never in a URL. Built by `vite.loader.config.ts` as an IIFE whose global is
+ * origin, never in a URL; so does whether the chat is on screen (`mercurio:shown`: messages are
+ * marked read only while it is). The iframe reports its unread count for the launcher's badge. Built by `vite.loader.config.ts` as an IIFE whose global is
  * `MercurioWidget`.
  */
 export interface WidgetOptions {
@@ -45,6 +46,21 @@ export interface WidgetHandle {
 
 const script = document.currentScript as HTMLScriptElement | null;
 const scriptBase = script?.src ? new URL('.', script.src).href : `${location.origin}/`;
+
+/** A speech bubble, drawn (no emoji font needed). */
+function chatIcon(): SVGSVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '28');
+  svg.setAttribute('height', '28');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('fill', 'currentColor');
+  path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z');
+  svg.append(path);
+  return svg;
+}
 
 export function init(options: WidgetOptions): WidgetHandle {
   const server = new URL(options.server ?? scriptBase);
@@ -94,7 +110,7 @@ export function init(options: WidgetOptions): WidgetHandle {
   launcher.type = 'button';
   launcher.id = 'mercurio-widget-launcher';
   launcher.setAttribute('aria-label', 'Chat');
-  launcher.textContent = '💬';
+  launcher.append(chatIcon());
   Object.assign(launcher.style, {
     position: 'fixed',
     right: '16px',
@@ -105,7 +121,8 @@ export function init(options: WidgetOptions): WidgetHandle {
     border: '0',
     background: '#2f6fed',
     color: '#fff',
-    fontSize: '26px',
+    display: 'grid',
+    placeItems: 'center',
     cursor: 'pointer',
     boxShadow: '0 4px 16px rgba(0,0,0,.2)',
     zIndex: '2147483000',
@@ -114,11 +131,17 @@ export function init(options: WidgetOptions): WidgetHandle {
 
   let token = options.token;
   const post = () => frame.contentWindow?.postMessage({ type: 'mercurio:token', token }, server.origin);
+  // Whether the chat is on screen: messages are marked read only then.
+  const shown = () => frame.style.display !== 'none';
+  const postShown = () =>
+    frame.contentWindow?.postMessage({ type: 'mercurio:shown', shown: shown() }, server.origin);
   const onMessage = (event: MessageEvent) => {
     if (event.source !== frame.contentWindow || event.origin !== server.origin) return;
     const data = event.data as { type?: unknown; count?: unknown } | null;
-    if (data?.type === 'mercurio:ready') post();
-    else if (data?.type === 'mercurio:token-request') {
+    if (data?.type === 'mercurio:ready') {
+      post();
+      postShown();
+    } else if (data?.type === 'mercurio:token-request') {
       if (!options.tokenRefresh) post();
       else
         void options.tokenRefresh().then((fresh) => {
@@ -135,12 +158,14 @@ export function init(options: WidgetOptions): WidgetHandle {
   const open = () => {
     frame.style.display = 'block';
     launcher.setAttribute('aria-expanded', 'true');
+    postShown();
   };
   const close = () => {
     frame.style.display = 'none';
     launcher.setAttribute('aria-expanded', 'false');
+    postShown();
   };
-  launcher.addEventListener('click', () => (frame.style.display === 'none' ? open() : close()));
+  launcher.addEventListener('click', () => (shown() ? close() : open()));
   document.body.append(frame, launcher);
   if (options.open) open();
   else close();

@@ -64,6 +64,8 @@ export class ThreadView {
   readonly older = h('div', { class: 'older muted', id: 'older', hidden: 'true' }, 'Loading older messages…');
 
   current: string | undefined;
+  /** Set when the thread is off screen though the page is visible (a closed widget). */
+  offscreen = false;
   readonly #rows = new Map<string, Row>();
   #firstSeq: number | null = null;
   #hasMore = false;
@@ -78,7 +80,7 @@ export class ThreadView {
     readonly client: MercurioClient,
     readonly state: ChatState,
     readonly actions: ThreadActions,
-    options: { back: boolean },
+    readonly options: { back: boolean; title?: string },
   ) {
     const back = h('button', { class: 'back', type: 'button', 'aria-label': 'Back' }, '‹');
     back.hidden = !options.back;
@@ -208,10 +210,15 @@ export class ThreadView {
     if (message.sender !== this.state.user) this.markRead([message]);
   }
 
-  /** Read receipts for the other side's messages not read yet, then the unread count to 0. */
-  markRead(messages: MessageCopy[]): void {
+  /** Whether the user can see the thread now. */
+  seen(): boolean {
+    return this.current !== undefined && !this.offscreen && document.visibilityState !== 'hidden';
+  }
+
+  /** Read receipts for the other side's messages not read yet (default: all shown), then the unread count to 0. */
+  markRead(messages: MessageCopy[] = [...this.#rows.values()].map((row) => row.message)): void {
     const id = this.current;
-    if (!id || document.visibilityState === 'hidden') return;
+    if (!id || !this.seen()) return;
     const unread = messages.filter((m) => m.sender !== this.state.user && m.status < 200).slice(-20);
     for (const m of unread) void this.client.sendReceipt(id, m.message_id).catch(() => {});
     const conv = this.state.conversations.get(id);
@@ -425,7 +432,8 @@ export class ThreadView {
     }
     const conv = state.conversations.get(id);
     const group = conv?.group ?? false;
-    fill(this.title, group ? '' : presenceDot(state, id), group ? `# ${state.title(id)}` : id);
+    const name = this.options.title ?? (group ? `# ${state.title(id)}` : id);
+    fill(this.title, group ? '' : presenceDot(state, id), name);
     if (group) {
       const members = state.groups.get(id)?.members ?? [];
       fill(

@@ -14,6 +14,16 @@ import { Wiring } from './wire.js';
  */
 export async function startWidget(root: HTMLElement, config: AppConfig): Promise<void> {
   const widget = config.widget!;
+  // The host page says when the chat is open (from the start, before the thread exists): only
+  // then are messages read.
+  let offscreen = false;
+  let onShown: (shown: boolean) => void = (shown) => {
+    offscreen = !shown;
+  };
+  window.addEventListener('message', (event: MessageEvent) => {
+    const data = event.data as { type?: unknown; shown?: unknown } | null;
+    if (event.source === window.parent && data?.type === 'mercurio:shown') onShown(data.shown === true);
+  });
   showNotice(root, widget.title, 'Connecting…');
   const tokens = hostTokens();
   const token = await tokens.first;
@@ -31,7 +41,7 @@ export async function startWidget(root: HTMLElement, config: AppConfig): Promise
     client,
     state,
     { back: () => {}, groupInfo: undefined, archive: undefined },
-    { back: false },
+    { back: false, title: widget.title },
   );
   const wiring = new Wiring(client, state, thread);
   const connection = h('span', { class: 'state', id: 'state' }, 'connected');
@@ -49,6 +59,11 @@ export async function startWidget(root: HTMLElement, config: AppConfig): Promise
     unread = count;
     window.parent.postMessage({ type: 'mercurio:unread', count }, '*');
   });
+  thread.offscreen = offscreen;
+  onShown = (shown) => {
+    thread.offscreen = !shown;
+    if (shown) thread.markRead();
+  };
   state.current = widget.with;
   wiring.need(widget.with, widget.group);
   await thread.show(widget.with);

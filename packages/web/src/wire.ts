@@ -19,7 +19,7 @@ export class Wiring {
   ) {
     const { user } = state;
     client.on('message', ({ conversWith, message }) => {
-      const open = conversWith === thread.current && document.visibilityState !== 'hidden';
+      const open = conversWith === thread.current && thread.seen();
       state.fromMessage(conversWith, message, !open && message.sender !== user);
       this.need(conversWith, message.channel_type === 'group');
       if (conversWith === thread.current) thread.onMessage(message);
