@@ -94,7 +94,7 @@ export function timeOf(timestamp: number): string {
 /** The sender's mark for a Chat21 status code. */
 export function markOf(status: number): { symbol: string; label: string } {
   if (status < 0) return { symbol: '!', label: 'not sent' };
-  if (status < 100) return { symbol: '🕓', label: 'sending' };
+  if (status < 100) return { symbol: '○', label: 'sending' };
   if (status < 150) return { symbol: '✓', label: 'sent' };
   if (status < 250) return { symbol: '✓✓', label: 'delivered' };
   return { symbol: '✓✓', label: 'read' };
