@@ -91,6 +91,9 @@ export function timeOf(timestamp: number): string {
     : date.toLocaleDateString([], { day: 'numeric', month: 'short' });
 }
 
+/** The status the app gives a message that could not be sent (Chat21's failures are negative). */
+export const NOT_SENT = -100;
+
 /** The sender's mark for a Chat21 status code. */
 export function markOf(status: number): { symbol: string; label: string } {
   if (status < 0) return { symbol: '!', label: 'not sent' };

@@ -1,17 +1,12 @@
 import { type MessageCopy, parseTopic } from '@mercurio/protocol';
 import type { MercurioClient } from '@mercurio/sdk';
-import { clockOf, dayKey, dayLabel, fill, h, markOf, presenceLabel } from './dom.js';
+import { Composer } from './composer.js';
+import { clockOf, dayKey, dayLabel, fill, h, markOf, NOT_SENT, presenceLabel } from './dom.js';
 import { presenceDot } from './list.js';
 import { type ChatState, membersLabel, typingLabel } from './state.js';
 
 /** Messages per history page (the first one and each one loaded by scrolling back). */
 export const PAGE_SIZE = 30;
-/** A message without the broker's acknowledgement after this long is shown as not sent, with a retry. */
-const SEND_TIMEOUT_MS = 6000;
-/** Typing is announced at most this often while the user types, and stopped after this long idle. */
-const TYPING_EVERY_MS = 2500;
-const TYPING_IDLE_MS = 4000;
-const NOT_SENT = -100;
 
 interface Row {
   message: MessageCopy;
@@ -28,8 +23,8 @@ export interface ThreadActions {
 
 /**
  * One open conversation: header (title, presence or members, actions), messages with day
- * separators and sent / delivered / read marks, infinite scroll back through history, typing
- * indicator, and a composer with optimistic sending and retry.
+ * separators and sent / delivered / read marks, infinite scroll back through history, who is
+ * typing, and the composer (composer.ts).
  */
 export class ThreadView {
   readonly element = h('section', { class: 'thread' });
@@ -37,19 +32,6 @@ export class ThreadView {
   readonly title = h('h2', { id: 'thread-title' }, '');
   readonly subtitle = h('p', { class: 'subtitle', id: 'thread-subtitle' }, '');
   readonly typing = h('div', { class: 'typing-line', id: 'typing', 'aria-live': 'polite' });
-  readonly composer = h('input', {
-    id: 'composer',
-    placeholder: 'Write a message…',
-    autocomplete: 'off',
-    maxlength: '4000',
-    'aria-label': 'Message',
-  });
-  readonly composerForm = h(
-    'form',
-    { class: 'composer', id: 'composer-form' },
-    this.composer,
-    h('button', { class: 'primary', type: 'submit' }, 'Send'),
-  );
   readonly notMember = h(
     'p',
     { class: 'not-member muted', id: 'not-member', hidden: 'true' },
@@ -70,11 +52,7 @@ export class ThreadView {
   #firstSeq: number | null = null;
   #hasMore = false;
   #loadingOlder: Promise<void> | undefined;
-  #timers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Messages the server refused (an error event): a retry sends them again. */
-  #refused = new Set<string>();
-  #typingSentAt = 0;
-  #typingIdle: ReturnType<typeof setTimeout> | undefined;
+  readonly composer: Composer;
 
   constructor(
     readonly client: MercurioClient,
@@ -95,18 +73,14 @@ export class ThreadView {
       const archived = state.conversations.get(id)?.archived ?? false;
       actions.archive?.(id, !archived);
     });
-    this.composerForm.addEventListener('submit', (event) => {
-      event.preventDefault();
-      this.send();
-    });
-    this.composer.addEventListener('input', () => this.#typed());
+    this.composer = new Composer(client, state, this);
     this.messages.addEventListener('scroll', () => {
       if (this.messages.scrollTop < 150) void this.loadOlder();
     });
     this.messages.addEventListener('click', (event) => {
       const retry = (event.target as Element).closest<HTMLElement>('.retry');
       const id = retry?.closest<HTMLElement>('.message')?.dataset.id;
-      if (id) this.retry(id);
+      if (id) this.composer.retry(id);
     });
     this.element.append(
       h(
@@ -119,17 +93,12 @@ export class ThreadView {
       ),
       this.messages,
       this.typing,
-      this.composerForm,
+      this.composer.form,
       this.notMember,
     );
-    this.composerForm.hidden = true;
     this.archiveButton.hidden = true;
     this.title.textContent = 'Pick a conversation';
     state.subscribe(() => this.renderHeader());
-    client.on('state', ({ new: now }) => {
-      if (now !== 'connected')
-        for (const [id, row] of this.#rows) if (row.message.status === 0) this.#notSent(id);
-    });
   }
 
   /** Opens a conversation at its newest messages, or at `focus` (a message id, from search). */
@@ -168,13 +137,13 @@ export class ThreadView {
         if (this.current !== id) return;
       }
     }
-    if (matchMedia('(pointer: fine)').matches) this.composer.focus();
+    if (matchMedia('(pointer: fine)').matches) this.composer.input.focus();
   }
 
   hide(): void {
-    this.#stopTyping();
+    this.composer.stopTyping();
     this.current = undefined;
-    this.composerForm.hidden = true;
+    this.composer.form.hidden = true;
     this.renderHeader();
   }
 
@@ -234,7 +203,7 @@ export class ThreadView {
     if (status === NOT_SENT && old >= 100) return; // the broker has it: not "not sent"
     row.message = { ...row.message, status: status as MessageCopy['status'] };
     row.element.dataset.status = String(status);
-    if (status !== 0) clearTimeout(this.#timers.get(messageId));
+    if (status !== 0) this.composer.settled(messageId);
     const mark = row.element.querySelector<HTMLElement>('.mark');
     if (!mark) return;
     const { symbol, label } = markOf(status);
@@ -245,83 +214,22 @@ export class ThreadView {
     if (retry) retry.hidden = status !== NOT_SENT;
   }
 
-  /** The server refused a message (e.g. not a member any more): shown as not sent. */
-  refused(messageId: string): void {
-    if (!this.#rows.has(messageId)) return;
-    this.#refused.add(messageId);
-    const row = this.#rows.get(messageId)!;
-    row.message = { ...row.message, status: 0 as MessageCopy['status'] };
-    this.setStatus(messageId, NOT_SENT);
+  /** The message shown in this thread with that id. */
+  message(messageId: string): MessageCopy | undefined {
+    return this.#rows.get(messageId)?.message;
   }
 
-  send(): void {
-    const text = this.composer.value.trim();
-    const to = this.current;
-    if (!text || !to) return;
-    this.composer.value = '';
-    this.#stopTyping();
-    const conv = this.state.conversations.get(to);
-    const group = conv?.group ?? false;
-    const message: MessageCopy = {
-      message_id: crypto.randomUUID(),
-      sender: this.state.user,
-      recipient: to,
-      app_id: this.client.appId,
-      timestamp: Date.now(),
-      channel_type: group ? 'group' : 'direct',
-      status: 0,
-      seq: 0,
-      text,
-    };
-    // Optimistic: shown at once, moved on by the broker's ack and the server's updates.
-    this.onMessage(message);
-    this.state.fromMessage(to, message, false);
-    this.#deliver(message);
+  /** Ids of the messages shown as being sent. */
+  sending(): string[] {
+    return [...this.#rows.values()].filter((r) => r.message.status === 0).map((r) => r.message.message_id);
   }
 
-  /** A message not sent: connect now if offline (it waits in the outbox), else send it again. */
-  retry(messageId: string): void {
+  /** Sets a status even backwards (a message sent again goes from "not sent" back to "sending"). */
+  restatus(messageId: string, status: number): void {
     const row = this.#rows.get(messageId);
-    const to = this.current;
-    if (!row || !to) return;
+    if (!row) return;
     row.message = { ...row.message, status: 0 as MessageCopy['status'] };
-    this.setStatus(messageId, 0);
-    const waiting = this.client.pending().some((entry) => entry.id === messageId);
-    if (waiting && !this.#refused.has(messageId)) {
-      this.client.retryNow();
-      this.#watch(messageId);
-      return;
-    }
-    this.#refused.delete(messageId);
-    this.#deliver(row.message);
-  }
-
-  #deliver(message: MessageCopy): void {
-    const group = message.channel_type === 'group';
-    const name = group ? this.state.title(message.recipient) : undefined;
-    this.#watch(message.message_id);
-    if (this.client.state !== 'connected') this.#notSent(message.message_id);
-    this.client
-      .sendMessage(message.recipient, message.text ?? '', {
-        messageId: message.message_id,
-        group,
-        ...(name ? { recipientFullname: name } : {}),
-      })
-      .then(() => this.setStatus(message.message_id, 100))
-      .catch(() => this.#notSent(message.message_id));
-  }
-
-  #watch(messageId: string): void {
-    clearTimeout(this.#timers.get(messageId));
-    this.#timers.set(
-      messageId,
-      setTimeout(() => this.#notSent(messageId), SEND_TIMEOUT_MS),
-    );
-  }
-
-  #notSent(messageId: string): void {
-    const row = this.#rows.get(messageId);
-    if (row && (row.message.status as number) === 0) this.setStatus(messageId, NOT_SENT);
+    this.setStatus(messageId, status);
   }
 
   /** Messages to this conversation still in the outbox (e.g. written offline before a reload). */
@@ -426,7 +334,7 @@ export class ThreadView {
       this.groupButton.hidden = true;
       this.archiveButton.hidden = true;
       this.typing.hidden = true;
-      this.composerForm.hidden = true;
+      this.composer.form.hidden = true;
       this.notMember.hidden = true;
       return;
     }
@@ -448,7 +356,7 @@ export class ThreadView {
     this.archiveButton.hidden = this.actions.archive === undefined;
     this.archiveButton.textContent = conv?.archived ? 'Unarchive' : 'Archive';
     const member = !group || state.isMember(id);
-    this.composerForm.hidden = !member;
+    this.composer.form.hidden = !member;
     this.notMember.hidden = member;
     const typists = state.typists(id);
     this.typing.hidden = typists.length === 0;
@@ -458,29 +366,5 @@ export class ThreadView {
   #nearBottom(): boolean {
     const el = this.messages;
     return el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-  }
-
-  /** Typing: announced when the user starts, again every few seconds, stopped when idle or sent. */
-  #typed(): void {
-    const to = this.current;
-    if (!to) return;
-    if (!this.composer.value.trim()) {
-      this.#stopTyping();
-      return;
-    }
-    const now = Date.now();
-    if (now - this.#typingSentAt > TYPING_EVERY_MS) {
-      this.#typingSentAt = now;
-      void this.client.typing(to, true).catch(() => {});
-    }
-    clearTimeout(this.#typingIdle);
-    this.#typingIdle = setTimeout(() => this.#stopTyping(), TYPING_IDLE_MS);
-  }
-
-  #stopTyping(): void {
-    clearTimeout(this.#typingIdle);
-    if (this.#typingSentAt === 0 || !this.current) return;
-    this.#typingSentAt = 0;
-    void this.client.typing(this.current, false).catch(() => {});
   }
 }

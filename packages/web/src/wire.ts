@@ -53,7 +53,7 @@ export class Wiring {
       if (event.writer_id !== user) state.setTyping(event.conversWith, event.writer_id, event.typing);
     });
     client.on('error', (error) => {
-      if (error.message_id) thread.refused(error.message_id);
+      if (error.message_id) thread.composer.refused(error.message_id);
     });
   }
 

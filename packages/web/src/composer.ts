@@ -1,0 +1,159 @@
+import type { MessageCopy } from '@mercurio/protocol';
+import type { MercurioClient } from '@mercurio/sdk';
+import { h, NOT_SENT } from './dom.js';
+import type { ChatState } from './state.js';
+import type { ThreadView } from './thread.js';
+
+/** A message without the broker's acknowledgement after this long is shown as not sent, with a retry. */
+const SEND_TIMEOUT_MS = 6000;
+/** Typing is announced at most this often while the user types, and stopped after this long idle. */
+const TYPING_EVERY_MS = 2500;
+const TYPING_IDLE_MS = 4000;
+
+/**
+ * Writing in the open thread: Enter sends (shown at once, then moved on by the broker's ack and
+ * the server's receipts), typing is announced (throttled) and stopped, and a message that could
+ * not go is marked "not sent" with a retry.
+ */
+export class Composer {
+  readonly input = h('input', {
+    id: 'composer',
+    placeholder: 'Write a message…',
+    autocomplete: 'off',
+    maxlength: '4000',
+    'aria-label': 'Message',
+  });
+  readonly form = h(
+    'form',
+    { class: 'composer', id: 'composer-form', hidden: 'true' },
+    this.input,
+    h('button', { class: 'primary', type: 'submit' }, 'Send'),
+  );
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Messages the server refused (an error event): a retry sends them again. */
+  readonly #refused = new Set<string>();
+  #typingTo: string | undefined;
+  #typingSentAt = 0;
+  #typingIdle: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly client: MercurioClient,
+    readonly state: ChatState,
+    readonly thread: ThreadView,
+  ) {
+    this.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    this.input.addEventListener('input', () => this.#typed());
+    // Whatever was on its way when the connection went is not sent (yet): say so.
+    client.on('state', ({ new: now }) => {
+      if (now !== 'connected') for (const id of thread.sending()) this.#notSent(id);
+    });
+  }
+
+  send(): void {
+    const text = this.input.value.trim();
+    const to = this.thread.current;
+    if (!text || !to) return;
+    this.input.value = '';
+    this.stopTyping();
+    const group = this.state.conversations.get(to)?.group ?? false;
+    const message: MessageCopy = {
+      message_id: crypto.randomUUID(),
+      sender: this.state.user,
+      recipient: to,
+      app_id: this.client.appId,
+      timestamp: Date.now(),
+      channel_type: group ? 'group' : 'direct',
+      status: 0,
+      seq: 0,
+      text,
+    };
+    this.thread.onMessage(message);
+    this.state.fromMessage(to, message, false);
+    this.#deliver(message);
+  }
+
+  /** A message not sent: connect now if offline (it waits in the outbox), else send it again. */
+  retry(messageId: string): void {
+    const message = this.thread.message(messageId);
+    if (!message) return;
+    this.thread.restatus(messageId, 0);
+    const waiting = this.client.pending().some((entry) => entry.id === messageId);
+    if (waiting && !this.#refused.has(messageId)) {
+      this.client.retryNow();
+      this.#watch(messageId);
+      return;
+    }
+    this.#refused.delete(messageId);
+    this.#deliver(message);
+  }
+
+  /** The server refused a message (e.g. not a member any more): shown as not sent. */
+  refused(messageId: string): void {
+    if (!this.thread.message(messageId)) return;
+    this.#refused.add(messageId);
+    this.thread.restatus(messageId, NOT_SENT);
+  }
+
+  /** The message moved on (acknowledged, delivered, failed): no more waiting for it. */
+  settled(messageId: string): void {
+    clearTimeout(this.#timers.get(messageId));
+    this.#timers.delete(messageId);
+  }
+
+  #deliver(message: MessageCopy): void {
+    const id = message.message_id;
+    const group = message.channel_type === 'group';
+    const name = group ? this.state.title(message.recipient) : undefined;
+    this.#watch(id);
+    if (this.client.state !== 'connected') this.#notSent(id);
+    this.client
+      .sendMessage(message.recipient, message.text ?? '', {
+        messageId: id,
+        group,
+        ...(name ? { recipientFullname: name } : {}),
+      })
+      .then(() => this.thread.setStatus(id, 100))
+      .catch(() => this.#notSent(id));
+  }
+
+  #watch(messageId: string): void {
+    clearTimeout(this.#timers.get(messageId));
+    this.#timers.set(
+      messageId,
+      setTimeout(() => this.#notSent(messageId), SEND_TIMEOUT_MS),
+    );
+  }
+
+  #notSent(messageId: string): void {
+    if (this.thread.message(messageId)?.status === 0) this.thread.setStatus(messageId, NOT_SENT);
+  }
+
+  /** Typing: announced when the user starts, again every few seconds, stopped when idle or sent. */
+  #typed(): void {
+    const to = this.thread.current;
+    if (!to) return;
+    if (!this.input.value.trim()) {
+      this.stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (to !== this.#typingTo || now - this.#typingSentAt > TYPING_EVERY_MS) {
+      this.#typingTo = to;
+      this.#typingSentAt = now;
+      void this.client.typing(to, true).catch(() => {});
+    }
+    clearTimeout(this.#typingIdle);
+    this.#typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping(): void {
+    clearTimeout(this.#typingIdle);
+    const to = this.#typingTo;
+    this.#typingTo = undefined;
+    this.#typingSentAt = 0;
+    if (to) void this.client.typing(to, false).catch(() => {});
+  }
+}
