@@ -144,10 +144,13 @@ export function init(options: WidgetOptions): WidgetHandle {
     } else if (data?.type === 'mercurio:token-request') {
       if (!options.tokenRefresh) post();
       else
-        void options.tokenRefresh().then((fresh) => {
-          token = fresh;
-          post();
-        });
+        void options.tokenRefresh().then(
+          (fresh) => {
+            token = fresh;
+            post();
+          },
+          () => post(), // the current token, then: the server decides
+        );
     } else if (data?.type === 'mercurio:unread' && typeof data.count === 'number') {
       badge.textContent = String(data.count);
       badge.style.display = data.count > 0 ? 'block' : 'none';

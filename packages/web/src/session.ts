@@ -59,12 +59,10 @@ export function forgetAddressToken(config: AppConfig): void {
  */
 export function hostTokens(): { first: Promise<string>; refresh: () => Promise<string> } {
   let waiting: ((token: string) => void)[] = [];
-  let latest: string | undefined;
   window.addEventListener('message', (event: MessageEvent) => {
     if (event.source !== window.parent) return;
     const data = event.data as { type?: unknown; token?: unknown } | null;
     if (data?.type !== 'mercurio:token' || typeof data.token !== 'string') return;
-    latest = data.token;
     const resolve = waiting;
     waiting = [];
     for (const r of resolve) r(data.token);
@@ -75,7 +73,7 @@ export function hostTokens(): { first: Promise<string>; refresh: () => Promise<s
       window.parent.postMessage({ type }, '*');
     });
   return {
-    first: latest ? Promise.resolve(latest) : ask('mercurio:ready'),
+    first: ask('mercurio:ready'),
     refresh: () => ask('mercurio:token-request'),
   };
 }
