@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 echo "== type-check" >&2
 npx tsc -b
 npx tsc -p bench/tsconfig.json
+npx tsc -p packages/server/test/tsconfig.json # every package's tests
 echo "== web app build (served at / by the server; the browser test uses it)" >&2
 npm run build -w @mercurio/web
 echo "== lint" >&2

@@ -38,6 +38,11 @@ export interface RouterSettings {
   readonly app: string | undefined;
   /** Unacknowledged messages a router holds per queue. */
   readonly prefetch: number;
+  /**
+   * AMQP channels the router publishes on. A RabbitMQ channel is one Erlang process, i.e. at most
+   * one core of the broker; with one, it was the busiest process of the broker under load.
+   */
+  readonly publishChannels: number;
   /** Largest accepted inbound payload, in bytes. */
   readonly maxPayloadBytes: number;
   /** How many direct-conversation peers are told when a user's presence changes. */
@@ -100,6 +105,7 @@ const schema = z.object({
     .default('mercurio'),
   MERCURIO_APP_ID: z.string().optional(),
   MERCURIO_PREFETCH: int(1, 10_000).default(64),
+  MERCURIO_PUBLISH_CHANNELS: int(1, 64).default(4),
   MERCURIO_MAX_PAYLOAD_BYTES: int(256, 16 * 1024 * 1024).default(64 * 1024),
   MERCURIO_PRESENCE_PEER_LIMIT: int(0, 100_000).default(1000),
   MERCURIO_RETRY_DELAY_MS: int(0, 60_000).default(1000),
@@ -172,6 +178,7 @@ export function loadConfig(env: Environment): Config {
       queuePrefix: e.MERCURIO_QUEUE_PREFIX,
       app: e.MERCURIO_APP_ID,
       prefetch: e.MERCURIO_PREFETCH,
+      publishChannels: e.MERCURIO_PUBLISH_CHANNELS,
       maxPayloadBytes: e.MERCURIO_MAX_PAYLOAD_BYTES,
       presencePeerLimit: e.MERCURIO_PRESENCE_PEER_LIMIT,
       retryDelayMs: e.MERCURIO_RETRY_DELAY_MS,

@@ -80,7 +80,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         : undefined;
       const outbox = new WebhookOutbox(settings, () => worker?.wake());
       router = new Router(
-        { store, settings: config.router, log, now: Date.now, newId: randomUUID, webhooks: outbox },
+        { store, settings: config.router, log, now: Date.now, newId: randomUUID, webhooks: outbox, metrics },
         bus,
       );
       await router.start();
@@ -148,6 +148,7 @@ async function openBus(config: Config, log: Logger, parts: EngineParts): Promise
   return RabbitBus.connect({
     url: config.rabbitmq.url,
     queuePrefix: config.router.queuePrefix,
+    publishChannels: config.router.publishChannels,
     token: () => signServiceToken(jwt, service, jwt.serviceTokenTtlSeconds),
     tokenRefreshSeconds: Math.max(30, Math.floor(jwt.serviceTokenTtlSeconds / 2)),
     retryDelayMs: config.router.retryDelayMs,

@@ -19,7 +19,12 @@ describe.each(ENGINES)('group messages (%s)', (engine) => {
   beforeAll(async () => {
     store = (await stack.startRouter()).store;
     await stack.createGroup('team', 'ann', ['ann', 'ben', 'cat']);
-    [ann, ben, cat, dan] = await Promise.all(['ann', 'ben', 'cat', 'dan'].map((u) => stack.client(u)));
+    [ann, ben, cat, dan] = (await Promise.all(['ann', 'ben', 'cat', 'dan'].map((u) => stack.client(u)))) as [
+      TestClient,
+      TestClient,
+      TestClient,
+      TestClient,
+    ];
   });
   afterAll(() => stack.close());
 

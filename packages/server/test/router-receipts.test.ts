@@ -21,7 +21,11 @@ describe.each(ENGINES)('receipts (%s)', (engine) => {
   beforeAll(async () => {
     await stack.startRouter();
     await stack.createGroup('crew', 'sam', ['sam', 'rita', 'eve']);
-    [sam, rita, eve] = await Promise.all(['sam', 'rita', 'eve'].map((u) => stack.client(u)));
+    [sam, rita, eve] = (await Promise.all(['sam', 'rita', 'eve'].map((u) => stack.client(u)))) as [
+      TestClient,
+      TestClient,
+      TestClient,
+    ];
   });
   afterAll(() => stack.close());
 

@@ -32,7 +32,12 @@ describe.each(ENGINES)('Store on %s', (_, open) => {
   });
   afterAll(() => store.close());
 
-  const direct = (sender: string, recipient: string, text: string, messageId = randomUUID()): NewMessage => ({
+  const direct = (
+    sender: string,
+    recipient: string,
+    text: string,
+    messageId: string = randomUUID(),
+  ): NewMessage => ({
     app,
     messageId,
     sender,

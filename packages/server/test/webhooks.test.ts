@@ -30,7 +30,11 @@ describe('webhooks to the host application', () => {
     receiver = await WebhookReceiver.start();
     stack = new TestStack('hooks', webhookEnv(receiver.url));
     await stack.startRouter();
-    [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((u) => stack.client(u)));
+    [alice, bob, carol] = (await Promise.all(['alice', 'bob', 'carol'].map((u) => stack.client(u)))) as [
+      TestClient,
+      TestClient,
+      TestClient,
+    ];
   });
   afterAll(async () => {
     await stack.close();

@@ -10,7 +10,11 @@ export interface Bus {
    * acknowledged when the handler resolves and handed back for redelivery when it rejects.
    */
   consume(spec: ConsumerSpec, handler: InboundHandler): Promise<void>;
-  /** Publishes every event; resolves once the broker has accepted (confirmed) all of them. */
+  /**
+   * Publishes every event; resolves once the broker has accepted (confirmed) all of them. Events
+   * are sent in call order, also across calls not awaited one after the other: the router relies
+   * on it to keep a conversation's copies in order while their confirms are pending.
+   */
   publish(events: readonly Publication[]): Promise<void>;
   /** Stops consuming, lets handlers in flight finish, and disconnects. */
   close(): Promise<void>;

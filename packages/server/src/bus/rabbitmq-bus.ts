@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTopic, topicPattern } from '@mercurio/protocol';
+import { formatTopic, type Topic, topicPattern } from '@mercurio/protocol';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
 import type { Bus, ConsumerSpec, InboundHandler, Publication } from './bus.js';
@@ -11,6 +11,8 @@ export interface RabbitBusOptions {
   /** amqp://host:port[/vhost]; any credentials in it are ignored: the service JWT is the password. */
   url: string;
   queuePrefix: string;
+  /** Confirm channels to publish on (at least 1); one user's events always take the same one. */
+  publishChannels: number;
   /** A fresh service JWT, asked for at every (re)connect and every `tokenRefreshSeconds`. */
   token: () => Promise<string>;
   tokenRefreshSeconds: number;
@@ -26,7 +28,7 @@ interface Consumer {
 
 /**
  * The Bus on RabbitMQ over AMQP: one durable queue per consumer spec bound to amq.topic,
- * manual acks, bounded prefetch, and a confirm channel for publishing. Reconnects by itself and
+ * manual acks, bounded prefetch, and confirm channels for publishing (each user pinned to one). Reconnects by itself and
  * re-establishes its consumers; unacked messages are redelivered by the broker meanwhile.
  */
 export class RabbitBus implements Bus {
@@ -34,7 +36,8 @@ export class RabbitBus implements Bus {
   readonly #consumers: Consumer[] = [];
   readonly #inFlight = new Set<Promise<void>>();
   #model: ChannelModel | undefined;
-  #publisher: ConfirmChannel | undefined;
+  /** Empty while disconnected. */
+  #publishers: ConfirmChannel[] = [];
   #consumerChannels: { channel: Channel; tag: string }[] = [];
   #ready: Promise<void>;
   #closing = false;
@@ -62,11 +65,14 @@ export class RabbitBus implements Bus {
 
   async publish(events: readonly Publication[]): Promise<void> {
     if (events.length === 0) return;
-    await this.#ready;
-    const channel = this.#publisher;
-    if (!channel) throw new Error('RabbitMQ publisher channel is not open');
+    // Connected: the frames go out now, before this call returns, which is what keeps successive
+    // calls in order (see Bus.publish). Only a reconnect makes a publish wait.
+    if (this.#publishers.length === 0) await this.#ready;
+    const publishers = this.#publishers;
+    if (publishers.length === 0) throw new Error('RabbitMQ publisher channels are not open');
     const confirms: Promise<void>[] = [];
     for (const event of events) {
+      const channel = publishers[channelIndex(event.topic, publishers.length)]!;
       const body = Buffer.from(JSON.stringify(event.payload));
       confirms.push(
         new Promise<void>((resolve, reject) => {
@@ -107,19 +113,23 @@ export class RabbitBus implements Bus {
     model.on('blocked', (reason: string) =>
       this.#options.log.warn({ reason }, 'RabbitMQ blocked publishing'),
     );
-    const publisher = await model.createConfirmChannel();
-    publisher.on('error', (error: Error) =>
-      this.#options.log.warn({ err: error }, 'AMQP publisher channel error'),
-    );
+    const publishers: ConfirmChannel[] = [];
+    for (let i = 0; i < Math.max(1, this.#options.publishChannels); i++) {
+      const publisher = await model.createConfirmChannel();
+      publisher.on('error', (error: Error) =>
+        this.#options.log.warn({ err: error }, 'AMQP publisher channel error'),
+      );
+      publishers.push(publisher);
+    }
     this.#model = model;
-    this.#publisher = publisher;
+    this.#publishers = publishers;
     this.#consumerChannels = [];
     for (const consumer of this.#consumers) await this.#startConsumer(model, consumer);
   }
 
   #onClose(): void {
     this.#model = undefined;
-    this.#publisher = undefined;
+    this.#publishers = [];
     if (this.#closing) return;
     this.#options.log.warn('AMQP connection lost; reconnecting');
     this.#ready = this.#reconnect();
@@ -208,4 +218,17 @@ export class RabbitBus implements Bus {
     const tracked = work.catch(() => {}).finally(() => this.#inFlight.delete(tracked));
     this.#inFlight.add(tracked);
   }
+}
+
+/**
+ * The publisher channel of an event: chosen by the user it is for, so that one user's events
+ * keep their order (a channel delivers in order, separate channels do not).
+ */
+function channelIndex(topic: Topic, channels: number): number {
+  if (channels === 1) return 0;
+  const key = 'user' in topic ? `${topic.app}/${topic.user}` : topic.app;
+  // FNV-1a: cheap, and spreads similar user ids.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % channels;
 }

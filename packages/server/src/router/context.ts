@@ -2,6 +2,7 @@ import type { Topic, TopicKind, TopicOf } from '@mercurio/protocol';
 import type { Publication } from '../bus/bus.js';
 import type { RouterSettings } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 
@@ -14,6 +15,7 @@ export interface RouterContext {
   newId: () => string;
   /** Which webhook events to write, for which endpoints. */
   webhooks: WebhookOutbox;
+  metrics: Pick<Metrics, 'routerStage'>;
 }
 
 export interface Inbound<K extends TopicKind> {

@@ -97,28 +97,58 @@ export class Router {
       this.#ctx.log.warn({ topic: message.topic }, 'no pipeline for this topic; dropped');
       return;
     }
-    // Failures are retried here, holding the order key, so that later messages of the same
-    // conversation cannot overtake this one (a nack would put it behind them). Only after the
-    // last attempt does the message go back to the broker.
-    await this.#order.run(pipeline.orderKey(topic), async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const events = await this.#run(pipeline, topic, message);
-          await this.#bus.publish(events);
-          return;
-        } catch (error) {
-          if (attempt >= IN_PLACE_ATTEMPTS || this.#stopping.signal.aborted) throw error;
-          const delay = Math.min(this.#ctx.settings.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
-          this.#ctx.log.warn(
-            { err: error, topic: message.topic, attempt, retryInMs: delay },
-            'processing failed',
-          );
-          await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => {
-            throw error;
-          });
-        }
-      }
+    // The store step runs under the conversation's order key, and so does *sending* its events:
+    // the bus sends in call order, so copies leave in the order their sequence numbers were
+    // given. Waiting for the broker's confirms happens after the key is released, so the next
+    // message of the conversation is stored while this one's confirms are on their way (the
+    // inbound message is still acknowledged only after both). Failures are retried in place,
+    // holding the key for the store step, so that later messages cannot overtake a failing one
+    // (a nack would put it behind them); only after the last attempt does it go back to the broker.
+    let events: Publication[] = [];
+    const stage = this.#ctx.metrics.routerStage;
+    const queued = stage.startTimer({ kind: topic.kind, stage: 'queued' });
+    const sent = await this.#order.run(pipeline.orderKey(topic), async () => {
+      queued();
+      const processing = stage.startTimer({ kind: topic.kind, stage: 'process' });
+      events = await this.#retrying(message, () => this.#run(pipeline, topic, message));
+      processing();
+      return outcomeLater(this.#bus.publish(events));
     });
+    const confirming = stage.startTimer({ kind: topic.kind, stage: 'confirm' });
+    // A publish that failed is retried on its own: the message is stored, running the pipeline
+    // again would store a client without a message_id twice.
+    await this.#retrying(
+      message,
+      async () => {
+        const error = await sent.outcome;
+        if (error !== undefined) throw error;
+      },
+      () => this.#bus.publish(events),
+    );
+    confirming();
+  }
+
+  /** Runs `work` until it succeeds, at most IN_PLACE_ATTEMPTS times, backing off in between. */
+  async #retrying<T>(
+    message: InboundMessage,
+    first: () => Promise<T>,
+    again: () => Promise<T> = first,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (attempt === 1 ? first() : again());
+      } catch (error) {
+        if (attempt >= IN_PLACE_ATTEMPTS || this.#stopping.signal.aborted) throw error;
+        const delay = Math.min(this.#ctx.settings.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+        this.#ctx.log.warn(
+          { err: error, topic: message.topic, attempt, retryInMs: delay },
+          'processing failed',
+        );
+        await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   /** Stop retrying in place: messages still failing go back to the broker. */
@@ -186,4 +216,18 @@ function errorEvent(
   const messageId = clientMessageId(message.body);
   if (messageId) event.message_id = messageId;
   return { topic: { kind: 'error', app, user }, payload: event };
+}
+
+/**
+ * The outcome of a publish, to be awaited later: its rejection is held as a value (no unhandled
+ * rejection meanwhile), and it is boxed so that returning it from the order-key task does not
+ * make that task wait for it (an async function adopts a returned promise).
+ */
+function outcomeLater(promise: Promise<void>): { outcome: Promise<unknown> } {
+  return {
+    outcome: promise.then(
+      () => undefined,
+      (error: unknown) => error ?? new Error('publish failed'),
+    ),
+  };
 }

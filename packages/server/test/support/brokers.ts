@@ -37,6 +37,7 @@ export async function rabbitBroker(retryDelayMs = 100): Promise<BrokerUnderTest>
   const bus = await RabbitBus.connect({
     url: env.amqpUrl,
     queuePrefix,
+    publishChannels: 4,
     token,
     tokenRefreshSeconds: 1800,
     retryDelayMs,

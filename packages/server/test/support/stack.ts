@@ -21,7 +21,7 @@ export const ENGINES: EngineKind[] = ['rabbitmq', 'embedded'];
 /** What tests query the database through: node-postgres on RabbitMQ + PostgreSQL, PGlite embedded. */
 export interface TestSql {
   // biome-ignore lint/suspicious/noExplicitAny: rows are whatever the test selected
-  query(text: string, params?: unknown[]): Promise<{ rows: any[] }>;
+  query<Row = any>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>;
 }
 
 /**
