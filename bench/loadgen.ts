@@ -171,7 +171,12 @@ async function runLanes(req: Extract<Request, { type: 'lanes' }>): Promise<Lanes
     inflight[i]!++;
     senders[i]!.publish(
       lanes[i]!.publish,
-      JSON.stringify({ text: `${at} ${PADDING}`, type: 'text', sender_fullname: 'Bench Sender' }),
+      JSON.stringify({
+        text: `${at} ${PADDING}`,
+        type: 'text',
+        channel_type: 'direct',
+        sender_fullname: 'Bench Sender',
+      }),
       { qos: 1 },
     );
   };

@@ -187,8 +187,9 @@ export interface CpuRoles {
 
 /**
  * CPU use of each role over a phase, as % of one core (200% = both cores of this machine):
- * "engine 95% broker 80% db 20% load 40%". Processes that start or end within the phase
- * count only their part that was seen at both ends.
+ * "engine 95% broker 80% db 20% load 40%". A process that started within the phase counts all
+ * its CPU time (PostgreSQL backends: the pool opens connections when the load starts); one that
+ * ended within it is missed.
  */
 export function cpuMeter(roles: CpuRoles): () => string {
   const names = Object.keys(roles) as (keyof CpuRoles)[];
@@ -205,7 +206,7 @@ export function cpuMeter(roles: CpuRoles): () => string {
       const end = after.get(name)!;
       if (end.size === 0 && start.size === 0) continue;
       let used = 0;
-      for (const [pid, value] of end) used += value - (start.get(pid) ?? value);
+      for (const [pid, value] of end) used += value - (start.get(pid) ?? 0);
       parts.push(`${name} ${Math.round((100 * used) / seconds)}%`);
     }
     return parts.join(' ');

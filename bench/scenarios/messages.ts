@@ -131,7 +131,9 @@ export async function relayScenario(t: Target, scale: Scale): Promise<void> {
 export async function directScenario(t: Target, scale: Scale): Promise<void> {
   const relay = await relayPeak(t, scale);
   const mode = { kind: 'peak', durationMs: scale.peakMs, window: scale.window } as const;
+  t.eng.metrics.routerStage.reset();
   const r = await run(t, 'direct', scale, mode);
+  progress(`${t.engine} direct    peak: router ${await routerStages(t)}`);
   const params = `lanes=${scale.lanes};window=${scale.window};msgs=${r.received};own_copies=${r.ownCopies};lost=${r.lost}`;
   t.record({
     scenario: 'direct',
@@ -163,4 +165,21 @@ export async function directScenario(t: Target, scale: Scale): Promise<void> {
     if (!t.relay.rates.has(rate) && rate <= 0.9 * relay) await atRate(t, 'relay', scale, rate);
     await atRate(t, 'direct', scale, rate);
   }
+}
+
+/** Mean time per stage of the router for new messages (`mercurio_router_stage_seconds`). */
+async function routerStages(t: Target): Promise<string> {
+  const { values } = await t.eng.metrics.routerStage.get();
+  const mean = (stage: string): string => {
+    const at = (suffix: string) =>
+      values.find(
+        (v) =>
+          v.metricName === `mercurio_router_stage_seconds_${suffix}` &&
+          v.labels.kind === 'outgoing' &&
+          v.labels.stage === stage,
+      )?.value ?? 0;
+    const count = at('count');
+    return count === 0 ? '-' : `${((at('sum') / count) * 1000).toFixed(1)} ms`;
+  };
+  return ['queued', 'process', 'confirm'].map((stage) => `${stage} ${mean(stage)}`).join(', ');
 }
