@@ -73,8 +73,9 @@ export async function createPgliteDatabase(dataDir: string): Promise<SqlDatabase
     while (open) await open;
   };
   const direct: SqlExecutor = {
-    async query<T>(text: string, params?: readonly unknown[]) {
-      return { rows: (await send({ op: 'query', text, params: params ? [...params] : undefined })) as T[] };
+    async query<T>(text: string, params?: readonly unknown[], name?: string) {
+      const request = { op: 'query', text, params: params ? [...params] : undefined, name } as const;
+      return { rows: (await send(request)) as T[] };
     },
     async exec(script: string) {
       await send({ op: 'exec', script });
@@ -82,9 +83,9 @@ export async function createPgliteDatabase(dataDir: string): Promise<SqlDatabase
   };
 
   return {
-    async query<T>(text: string, params?: readonly unknown[]) {
+    async query<T>(text: string, params?: readonly unknown[], name?: string) {
       await outside();
-      return direct.query<T>(text, params);
+      return direct.query<T>(text, params, name);
     },
     async exec(script) {
       await outside();

@@ -1,6 +1,6 @@
 /** Messages between the store and its PGlite worker thread (pglite-worker.ts). */
 export type WorkerRequest =
-  | { id: number; op: 'query'; text: string; params: unknown[] | undefined }
+  | { id: number; op: 'query'; text: string; params: unknown[] | undefined; name: string | undefined }
   | { id: number; op: 'exec'; script: string }
   | { id: number; op: 'close' };
 

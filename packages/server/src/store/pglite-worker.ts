@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
+import { PreparedStatements } from './pglite-prepared.js';
 import type { SerialisedError, WorkerReply, WorkerRequest } from './pglite-protocol.js';
 
 const port = parentPort;
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     return;
   }
   port!.postMessage({ id: 0, ok: true, rows: [] } satisfies WorkerReply);
+  const prepared = new PreparedStatements(db);
 
   // One request at a time: PGlite has one session, and transactions span several requests.
   let queue = Promise.resolve();
@@ -45,8 +47,10 @@ async function main(): Promise<void> {
       let reply: WorkerReply;
       try {
         if (request.op === 'query') {
-          const result = await db.query(request.text, request.params);
-          reply = { id: request.id, ok: true, rows: result.rows as unknown[] };
+          const rows = request.name
+            ? await prepared.query(request.name, request.text, request.params)
+            : (await db.query(request.text, request.params)).rows;
+          reply = { id: request.id, ok: true, rows };
         } else if (request.op === 'exec') {
           await db.exec(request.script);
           reply = { id: request.id, ok: true, rows: [] };
