@@ -28,8 +28,9 @@ interface Consumer {
 
 /**
  * The Bus on RabbitMQ over AMQP: one durable queue per consumer spec bound to amq.topic,
- * manual acks, bounded prefetch, and confirm channels for publishing (each user pinned to one). Reconnects by itself and
- * re-establishes its consumers; unacked messages are redelivered by the broker meanwhile.
+ * manual acks, bounded prefetch, and confirm channels for publishing (each user pinned to one).
+ * Reconnects by itself and re-establishes its consumers; unacked messages are redelivered by the
+ * broker meanwhile.
  */
 export class RabbitBus implements Bus {
   readonly #options: RabbitBusOptions;
