@@ -72,15 +72,17 @@ export async function createPgliteDatabase(dataDir: string): Promise<SqlDatabase
   const outside = async () => {
     while (open) await open;
   };
-  const direct: SqlExecutor = {
+  const executor = (inTransaction: boolean): SqlExecutor => ({
     async query<T>(text: string, params?: readonly unknown[], name?: string) {
-      const request = { op: 'query', text, params: params ? [...params] : undefined, name } as const;
-      return { rows: (await send(request)) as T[] };
+      const values = params ? [...params] : undefined;
+      return { rows: (await send({ op: 'query', text, params: values, name, inTransaction })) as T[] };
     },
     async exec(script: string) {
       await send({ op: 'exec', script });
     },
-  };
+  });
+  const direct = executor(false);
+  const inTransaction = executor(true);
 
   return {
     async query<T>(text: string, params?: readonly unknown[], name?: string) {
@@ -100,7 +102,7 @@ export async function createPgliteDatabase(dataDir: string): Promise<SqlDatabase
       });
       try {
         await direct.exec('BEGIN');
-        const result = await work(direct);
+        const result = await work(inTransaction);
         await direct.exec('COMMIT');
         return result;
       } catch (error) {

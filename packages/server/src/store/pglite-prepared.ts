@@ -2,11 +2,17 @@ import { type PGlite, parse, protocol } from '@electric-sql/pglite';
 
 const { serialize } = protocol;
 
+export interface PreparedCall {
+  name: string;
+  text: string;
+  params: readonly unknown[] | undefined;
+}
+
 /**
  * Named prepared statements on PGlite, which has none of its own: its `query()` parses, plans
  * and describes every statement on every call (planning alone was a third of the time of the
  * store's one-statement message insert). Here a statement is parsed and described once per
- * session; each call then binds, executes and syncs in one exchange with the backend.
+ * session; a call then binds, executes and syncs in one exchange with the backend.
  */
 export class PreparedStatements {
   readonly #db: PGlite;
@@ -17,39 +23,64 @@ export class PreparedStatements {
     this.#db = db;
   }
 
-  query(name: string, text: string, params: readonly unknown[] = []): Promise<unknown[]> {
+  async query(call: PreparedCall): Promise<unknown[]> {
     return this.#db._runExclusiveQuery(async () => {
-      let types = this.#prepared.get(name);
-      if (!types) {
-        const described = await this.#exchange(
-          serialize.parse({ name, text }),
-          serialize.describe({ type: 'S', name }),
-          serialize.sync(),
-        );
-        types = parse.parseDescribeStatementResults(described);
-        this.#prepared.set(name, types);
-      }
-      const values = params.map((value, i) => {
-        if (value === null || value === undefined) return null;
-        const serializer = this.#db.serializers[types[i]!];
-        return serializer ? serializer(value) : String(value);
-      });
-      const messages = await this.#exchange(
-        serialize.bind({ statement: name, values }),
-        serialize.describe({ type: 'P' }),
-        serialize.execute({}),
-        serialize.sync(),
-      );
+      const messages = await this.#exchange([...(await this.#execute(call)), serialize.sync()]);
+      const error = messages.find((message) => message.name === 'error');
+      if (error) throw error;
       await this.#db.syncToFs();
       return parse.parseResults(messages, this.#db.parsers)[0]?.rows ?? [];
     });
   }
 
-  /** Sends protocol messages in one go; a backend error is thrown (after the Sync ran). */
-  async #exchange(...frames: Uint8Array[]) {
+  /**
+   * Several calls in one exchange, one implicit transaction (one commit, one round into the
+   * backend). Undefined when any of them failed: the transaction then rolled back as a whole,
+   * and the caller runs them one by one to give each its own outcome.
+   */
+  async queryMany(calls: readonly PreparedCall[]): Promise<unknown[][] | undefined> {
+    return this.#db._runExclusiveQuery(async () => {
+      const frames: Uint8Array[] = [];
+      for (const call of calls) frames.push(...(await this.#execute(call)));
+      frames.push(serialize.sync());
+      const messages = await this.#exchange(frames);
+      if (messages.some((message) => message.name === 'error')) return undefined;
+      await this.#db.syncToFs();
+      const results = parse.parseResults(messages, this.#db.parsers);
+      if (results.length !== calls.length)
+        throw new Error('PGlite answered a batch with a result count that does not match');
+      return results.map((result) => result.rows as unknown[]);
+    });
+  }
+
+  /** Bind, describe and execute frames of a call, its statement prepared first if needed. */
+  async #execute({ name, text, params = [] }: PreparedCall): Promise<Uint8Array[]> {
+    let types = this.#prepared.get(name);
+    if (!types) {
+      const described = await this.#exchange([
+        serialize.parse({ name, text }),
+        serialize.describe({ type: 'S', name }),
+        serialize.sync(),
+      ]);
+      const error = described.find((message) => message.name === 'error');
+      if (error) throw error;
+      types = parse.parseDescribeStatementResults(described);
+      this.#prepared.set(name, types);
+    }
+    const values = params.map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const serializer = this.#db.serializers[types[i]!];
+      return serializer ? serializer(value) : String(value);
+    });
+    return [
+      serialize.bind({ statement: name, values }),
+      serialize.describe({ type: 'P' }),
+      serialize.execute({}),
+    ];
+  }
+
+  async #exchange(frames: Uint8Array[]) {
     const { messages } = await this.#db.execProtocol(Buffer.concat(frames), { throwOnError: false });
-    const error = messages.find((message) => message.name === 'error');
-    if (error) throw error;
     return messages;
   }
 }

@@ -1,6 +1,15 @@
 /** Messages between the store and its PGlite worker thread (pglite-worker.ts). */
 export type WorkerRequest =
-  | { id: number; op: 'query'; text: string; params: unknown[] | undefined; name: string | undefined }
+  | {
+      id: number;
+      op: 'query';
+      text: string;
+      params: unknown[] | undefined;
+      /** A named statement is prepared once per session. */
+      name: string | undefined;
+      /** Part of an open transaction: never batched with other requests. */
+      inTransaction: boolean;
+    }
   | { id: number; op: 'exec'; script: string }
   | { id: number; op: 'close' };
 

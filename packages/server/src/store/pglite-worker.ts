@@ -40,30 +40,68 @@ async function main(): Promise<void> {
   port!.postMessage({ id: 0, ok: true, rows: [] } satisfies WorkerReply);
   const prepared = new PreparedStatements(db);
 
-  // One request at a time: PGlite has one session, and transactions span several requests.
-  let queue = Promise.resolve();
+  // One request at a time, in arrival order: PGlite has one session, and transactions span
+  // several requests. Consecutive calls of prepared statements outside a transaction (concurrent
+  // messages of different conversations) share one exchange with the backend and one commit.
+  // PGlite runs synchronously: without yielding to the event loop between batches, requests
+  // posted meanwhile would only be received one by one, after the queue ran dry.
+  const waiting: WorkerRequest[] = [];
+  let draining = false;
+  const drain = async () => {
+    while (waiting.length > 0) {
+      for (const reply of await handle(takeBatch(waiting))) port!.postMessage(reply);
+      await new Promise(setImmediate);
+    }
+    draining = false;
+  };
   port!.on('message', (request: WorkerRequest) => {
-    queue = queue.then(async () => {
-      let reply: WorkerReply;
-      try {
-        if (request.op === 'query') {
-          const rows = request.name
-            ? await prepared.query(request.name, request.text, request.params)
-            : (await db.query(request.text, request.params)).rows;
-          reply = { id: request.id, ok: true, rows };
-        } else if (request.op === 'exec') {
-          await db.exec(request.script);
-          reply = { id: request.id, ok: true, rows: [] };
-        } else {
-          await db.close();
-          reply = { id: request.id, ok: true, rows: [] };
-        }
-      } catch (error) {
-        reply = { id: request.id, ok: false, error: serialiseError(error) };
-      }
-      port!.postMessage(reply);
-    });
+    waiting.push(request);
+    if (draining) return;
+    draining = true;
+    setImmediate(() => void drain());
   });
+
+  async function handle(batch: WorkerRequest[]): Promise<WorkerReply[]> {
+    if (batch.length > 1) {
+      const calls = batch.map((request) => request as BatchableRequest);
+      const rows = await prepared.queryMany(calls).catch(() => undefined);
+      if (rows) return calls.map((call, i) => ({ id: call.id, ok: true, rows: rows[i]! }));
+    }
+    const replies: WorkerReply[] = [];
+    for (const request of batch) replies.push(await handleOne(request));
+    return replies;
+  }
+
+  async function handleOne(request: WorkerRequest): Promise<WorkerReply> {
+    try {
+      if (request.op === 'query') {
+        const rows = request.name
+          ? await prepared.query({ name: request.name, text: request.text, params: request.params })
+          : (await db.query(request.text, request.params)).rows;
+        return { id: request.id, ok: true, rows };
+      }
+      if (request.op === 'exec') await db.exec(request.script);
+      else await db.close();
+      return { id: request.id, ok: true, rows: [] };
+    } catch (error) {
+      return { id: request.id, ok: false, error: serialiseError(error) };
+    }
+  }
+}
+
+type BatchableRequest = Extract<WorkerRequest, { op: 'query' }> & { name: string };
+
+const MAX_BATCH = 64;
+
+function batchable(request: WorkerRequest | undefined): request is BatchableRequest {
+  return request?.op === 'query' && request.name !== undefined && !request.inTransaction;
+}
+
+/** The next request, with the batchable ones right after it when it is batchable too. */
+function takeBatch(waiting: WorkerRequest[]): WorkerRequest[] {
+  let count = 1;
+  if (batchable(waiting[0])) while (count < MAX_BATCH && batchable(waiting[count])) count++;
+  return waiting.splice(0, count);
 }
 
 void main();
