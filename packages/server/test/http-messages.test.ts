@@ -94,6 +94,22 @@ describe('HTTP API: conversations and messages', () => {
     expect(refused.json()).toMatchObject({ success: false, code: 'forbidden' });
   });
 
+  it('refuses a body or a search holding a NUL character (PostgreSQL cannot store it), clearly', async () => {
+    const body = await call('alice', 'POST', '/messages', {
+      recipient_id: 'bob',
+      recipient_fullname: 'Bob',
+      text: 'before\u0000after',
+    });
+    expect(body.statusCode).toBe(400);
+    expect(body.json()).toMatchObject({ success: false, code: 'invalid_payload' });
+    expect(body.body).toContain('NUL');
+    const search = await call('alice', 'GET', '/v1/apps/{app}/users/alice/search?q=hello%00');
+    expect(search.statusCode).toBe(400);
+    // Nothing was stored, and the API keeps serving.
+    expect(await store.findMessage(stack.app, 'none')).toBeNull();
+    expect((await call('alice', 'GET', '/v1/apps/{app}/users/alice/search?q=hello')).statusCode).toBe(200);
+  });
+
   it('#12 refuses a message to an unknown group or from a non-member before publishing', async () => {
     const unknown = await call('alice', 'POST', '/messages', {
       sender_fullname: 'A',

@@ -49,6 +49,16 @@ describe.each(ENGINES)('bad input is refused clearly and nothing else suffers (%
     expect(error.message).toContain('4096');
   });
 
+  it('a NUL character anywhere in the payload (PostgreSQL cannot store it)', async () => {
+    const error = await expectRefused('invalid_payload', () =>
+      uma.publish(stack.outgoing('uma', 'vic'), { text: 'before\u0000after' }),
+    );
+    expect(error.message).toContain('NUL');
+    await expectRefused('invalid_payload', () =>
+      uma.publish(stack.outgoing('uma', 'vic'), { text: 'x', attributes: { 'k\u0000': 1 } }),
+    );
+  });
+
   it('an id that would break a topic', async () => {
     const error = await expectRefused('invalid_id', () =>
       uma.publish(stack.outgoing('uma', 'v*c'), { text: 'star' }),

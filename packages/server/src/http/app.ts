@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { MercurioError } from '../errors.js';
+import { holdsNul, NUL_REFUSAL } from '../storable-json.js';
 import { createVerifier, tokenOf } from './auth.js';
 import type { HttpContext, HttpDeps, ZodApp } from './context.js';
 import { sendError } from './errors.js';
@@ -54,11 +55,15 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
+    let json: unknown;
     try {
-      done(null, JSON.parse(text));
+      json = JSON.parse(text);
     } catch {
-      done(new MercurioError('invalid_json', 'the request body is not valid JSON'), undefined);
+      return done(new MercurioError('invalid_json', 'the request body is not valid JSON'), undefined);
     }
+    if (holdsNul(text, json))
+      return done(new MercurioError('invalid_payload', `the request body ${NUL_REFUSAL}`), undefined);
+    done(null, json);
   });
 
   const verifier = createVerifier(ctx.jwt, settings.audience);

@@ -1,17 +1,20 @@
 import type { z } from 'zod';
 import { MercurioError } from '../errors.js';
+import { holdsNul, NUL_REFUSAL } from '../storable-json.js';
 
 /** Parses an inbound payload: size first (cheap), then JSON, then the schema. */
 export function decodePayload<S extends z.ZodType>(body: Buffer, schema: S, maxBytes: number): z.infer<S> {
   if (body.length > maxBytes) {
     throw new MercurioError('payload_too_large', `payload is ${body.length} bytes; the limit is ${maxBytes}`);
   }
+  const text = body.toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     throw new MercurioError('invalid_json', 'payload is not valid JSON');
   }
+  if (holdsNul(text, json)) throw new MercurioError('invalid_payload', `payload ${NUL_REFUSAL}`);
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -27,7 +27,8 @@ export function searchRoutes(app: ZodApp, ctx: HttpContext): void {
             .trim()
             .min(1)
             .max(500)
-            .refine((q) => /[\p{L}\p{N}]/u.test(q), 'q must contain a letter or a digit'),
+            .refine((q) => /[\p{L}\p{N}]/u.test(q), 'q must contain a letter or a digit')
+            .refine((q) => !q.includes('\u0000'), 'q must not contain a NUL character'),
           conversation: id('conversation id').optional(),
           limit: queryInt(1, max).default(Math.min(20, max)),
         }),
