@@ -57,6 +57,26 @@ describe.each(ENGINES)('Store on %s', (_, open) => {
     expect(await migrate(db)).toEqual([]);
   });
 
+  it('a write that fails does not take concurrent writes down with it', async () => {
+    // U+0000 cannot be stored (the router refuses it before the store; here it stands for any
+    // statement failing among many in flight, which PGlite's worker runs in one exchange).
+    const writes = Array.from({ length: 12 }, (_, i) =>
+      store.recordMessage(
+        direct(`w${i}`, 'hub', i === 5 ? 'bad\u0000text' : `fine ${i}`),
+        both(`w${i}`, 'hub'),
+      ),
+    );
+    const outcomes = await Promise.allSettled(writes);
+    expect(outcomes.map((o) => o.status)).toEqual(
+      outcomes.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')),
+    );
+    for (let i = 0; i < 12; i++) {
+      const conversation = await store.getConversation(app, 'hub', `w${i}`);
+      if (i === 5) expect(conversation).toBeNull();
+      else expect(conversation).toMatchObject({ lastSeq: 1, unreadCount: 1 });
+    }
+  });
+
   it('numbers messages per conversation without gaps, also under concurrent writers', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => store.recordMessage(direct('a', 'b', `m${i}`), both('a', 'b'))),
