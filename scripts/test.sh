@@ -8,8 +8,9 @@ echo "== type-check" >&2
 npx tsc -b
 npx tsc -p bench/tsconfig.json
 npx tsc -p packages/server/test/tsconfig.json # every package's tests
-echo "== web app build (served at / by the server; the browser test uses it)" >&2
+echo "== web app and SDK browser bundle (the browser tests use both)" >&2
 npm run build -w @mercurio/web
+npm run build:browser -w @mercurio/sdk
 echo "== lint" >&2
 npx biome check .
 echo "== tests" >&2

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, type MercurioClient } from '@mercurio/sdk';
@@ -12,6 +12,7 @@ import { TcpProxy } from './support/tcp-proxy.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 const SCREENSHOTS = `${REPO}packages/web/screenshots`;
+const SDK_BUNDLE = `${REPO}packages/sdk/dist/browser/mercurio-sdk.js`;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const T = { timeout: 15_000 };
@@ -51,6 +52,9 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
     }).trim();
     if (!existsSync(`${WEB_DIST}index.html`) || !existsSync(`${WEB_DIST}widget.js`)) {
       execFileSync('npm', ['run', 'build', '-w', '@mercurio/web'], { cwd: REPO, stdio: 'inherit' });
+    }
+    if (!existsSync(SDK_BUNDLE)) {
+      execFileSync('npm', ['run', 'build:browser', '-w', '@mercurio/sdk'], { cwd: REPO, stdio: 'inherit' });
     }
     mkdirSync(SCREENSHOTS, { recursive: true });
     const router = await stack.startRouter({ http: true });
@@ -457,6 +461,34 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
       await expect.poll(() => mark(last), T).toBe('read');
       expect(await launcher.locator('span').isVisible()).toBe(false);
       expect(dialogs).toEqual([]);
+    } finally {
+      site.close();
+    }
+  });
+
+  it('the SDK browser bundle works in a page without a bundler', { timeout: 60_000 }, async () => {
+    const bundle = readFileSync(SDK_BUNDLE);
+    const token = await stack.token('gina');
+    const options = { endpoint: ws, apiEndpoint: `${http}/api`, appId: stack.app, token };
+    const page = `<!doctype html><html><body><p id="out">loading</p><script type="module">
+import { connect } from './mercurio-sdk.js';
+const client = await connect(${JSON.stringify(options)});
+await client.sendMessage('alice', 'sent from the browser bundle');
+document.getElementById('out').textContent = client.state;
+</script></body></html>`;
+    const site = createServer((request, response) => {
+      if (request.url === '/mercurio-sdk.js')
+        response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+      else response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+    });
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = await newPage(DESKTOP);
+      await host.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+      await expect.poll(() => host.locator('#out').textContent(), T).toBe('connected');
+      await expect
+        .poll(() => row(alice, 'gina').locator('.last').textContent(), T)
+        .toBe('sent from the browser bundle');
     } finally {
       site.close();
     }
