@@ -77,6 +77,11 @@ export interface HttpSettings {
   readonly userTokenMaxTtlSeconds: number;
   /** The unsafe development login route (MERCURIO_DEV). */
   readonly devLogin: boolean;
+  /**
+   * Web origins whose pages may call the API (CORS): a list, every origin ('*': tokens travel in
+   * the Authorization header, never in cookies), or none (same origin only).
+   */
+  readonly corsOrigins: readonly string[] | '*';
 }
 
 /** Where the embedded engine keeps its data unless MERCURIO_DATA_DIR says otherwise. */
@@ -127,6 +132,19 @@ const schema = z.object({
   MERCURIO_PRESENCE_MAX: int(1, 10_000).default(500),
   MERCURIO_GROUP_MAX_MEMBERS: int(1, 100_000).default(1000),
   MERCURIO_HTTP_BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
+  MERCURIO_HTTP_CORS_ORIGINS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin !== ''),
+    )
+    .refine(
+      (origins) => origins.every((origin) => origin === '*' || /^https?:\/\/[^/?#\s]+$/.test(origin)),
+      "must be '*' or a comma-separated list of origins such as https://app.example.com",
+    )
+    .optional(),
   MERCURIO_USER_TOKEN_TTL_SECONDS: int(60, 366 * 24 * 3600).default(24 * 3600),
   MERCURIO_USER_TOKEN_MAX_TTL_SECONDS: int(60, 366 * 24 * 3600).default(30 * 24 * 3600),
   MERCURIO_WEBHOOKS: z.string().optional(),
@@ -198,6 +216,8 @@ export function loadConfig(env: Environment): Config {
       userTokenTtlSeconds: e.MERCURIO_USER_TOKEN_TTL_SECONDS,
       userTokenMaxTtlSeconds: e.MERCURIO_USER_TOKEN_MAX_TTL_SECONDS,
       devLogin: e.MERCURIO_DEV,
+      // Dev mode: any page may call the API (an app under development on another port).
+      corsOrigins: corsOrigins(e.MERCURIO_HTTP_CORS_ORIGINS, e.MERCURIO_DEV),
     },
     webhooks: webhookSettings(e),
   });
@@ -239,4 +259,9 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+function corsOrigins(configured: string[] | undefined, dev: boolean): readonly string[] | '*' {
+  if (configured === undefined) return dev ? '*' : [];
+  return configured.includes('*') ? '*' : configured;
 }

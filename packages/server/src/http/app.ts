@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { MercurioError } from '../errors.js';
 import { holdsNul, NUL_REFUSAL } from '../storable-json.js';
 import { createVerifier, tokenOf } from './auth.js';
 import type { HttpContext, HttpDeps, ZodApp } from './context.js';
-import { sendError } from './errors.js';
+import { ERROR_CODE_HEADER, sendError } from './errors.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { devLoginRoutes } from './routes/dev-login.js';
@@ -66,9 +67,22 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     done(null, json);
   });
 
+  // CORS: pages of the configured origins may call the API; errors carry the headers too, so the
+  // page can read why it was refused.
+  if (settings.corsOrigins === '*' || settings.corsOrigins.length > 0) {
+    void app.register(cors, {
+      origin: settings.corsOrigins === '*' ? '*' : [...settings.corsOrigins],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      exposedHeaders: [ERROR_CODE_HEADER],
+      maxAge: 600,
+    });
+  }
+
   const verifier = createVerifier(ctx.jwt, settings.audience);
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config?.public) return;
+    // Preflights carry no token by design; the CORS plugin answers them.
+    if (request.routeOptions.config?.public || request.method === 'OPTIONS') return;
     request.caller = await verifier.verify(tokenOf(request, settings));
   });
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error, log));
