@@ -35,20 +35,29 @@ export class PreparedStatements {
 
   /**
    * Several calls in one exchange, one implicit transaction (one commit, one round into the
-   * backend). Undefined when any of them failed: the transaction then rolled back as a whole,
-   * and the caller runs them one by one to give each its own outcome.
+   * backend). Undefined when nothing was committed (a statement failed, and the transaction
+   * rolled back as a whole, or one could not be prepared): the caller may run them one by one to
+   * give each its own outcome. Once committed, each call gets its rows, or an error: never run twice.
    */
-  async queryMany(calls: readonly PreparedCall[]): Promise<unknown[][] | undefined> {
+  async queryMany(calls: readonly PreparedCall[]): Promise<(unknown[] | Error)[] | undefined> {
     return this.#db._runExclusiveQuery(async () => {
       const frames: Uint8Array[] = [];
-      for (const call of calls) frames.push(...(await this.#execute(call)));
+      try {
+        for (const call of calls) frames.push(...(await this.#execute(call)));
+      } catch {
+        return undefined;
+      }
       frames.push(serialize.sync());
       const messages = await this.#exchange(frames);
       if (messages.some((message) => message.name === 'error')) return undefined;
       await this.#db.syncToFs();
       const results = parse.parseResults(messages, this.#db.parsers);
-      if (results.length !== calls.length)
-        throw new Error('PGlite answered a batch with a result count that does not match');
+      if (results.length !== calls.length) {
+        const error = new Error(
+          `PGlite answered ${calls.length} committed calls with ${results.length} results`,
+        );
+        return calls.map(() => error);
+      }
       return results.map((result) => result.rows as unknown[]);
     });
   }

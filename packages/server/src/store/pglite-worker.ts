@@ -64,8 +64,20 @@ async function main(): Promise<void> {
   async function handle(batch: WorkerRequest[]): Promise<WorkerReply[]> {
     if (batch.length > 1) {
       const calls = batch.map((request) => request as BatchableRequest);
-      const rows = await prepared.queryMany(calls).catch(() => undefined);
-      if (rows) return calls.map((call, i) => ({ id: call.id, ok: true, rows: rows[i]! }));
+      // An exchange that failed outright may or may not have committed: each call gets the error.
+      const outcomes = await prepared
+        .queryMany(calls)
+        .catch((error: unknown) =>
+          calls.map(() => (error instanceof Error ? error : new Error(String(error)))),
+        );
+      if (outcomes) {
+        return calls.map((call, i): WorkerReply => {
+          const outcome = outcomes[i]!;
+          return outcome instanceof Error
+            ? { id: call.id, ok: false, error: serialiseError(outcome) }
+            : { id: call.id, ok: true, rows: outcome };
+        });
+      }
     }
     const replies: WorkerReply[] = [];
     for (const request of batch) replies.push(await handleOne(request));
