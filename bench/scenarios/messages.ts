@@ -59,34 +59,46 @@ async function run(
   return { ...result, cpu };
 }
 
+/** A peak's rows: throughput against the relay's peak, and its p50 / p99 latency. */
+function recordPeak(
+  t: Target,
+  scenario: Kind,
+  params: string,
+  r: LanesResult & { cpu: string },
+  relay: number,
+): void {
+  const ratio = r.rate / relay;
+  t.record({
+    scenario,
+    measure: 'throughput',
+    params,
+    value: r.rate,
+    unit: 'msg/s',
+    relay,
+    ratio,
+    cpu: r.cpu,
+  });
+  for (const p of ['p50', 'p99'] as const) {
+    const value = r.latency[p];
+    t.record({
+      scenario,
+      measure: `peak_latency_${p}`,
+      params,
+      value,
+      unit: 'ms',
+      relay: undefined,
+      ratio: undefined,
+    });
+  }
+}
+
 /** The relay's peak, measured once per target. */
 export async function relayPeak(t: Target, scale: Scale): Promise<number> {
   if (t.relay.peak !== undefined) return t.relay.peak;
   const mode = { kind: 'peak', durationMs: scale.peakMs, window: scale.window } as const;
   const r = await run(t, 'relay', scale, mode);
   t.relay.peak = r.rate;
-  const params = `lanes=${scale.lanes};window=${scale.window};msgs=${r.received}`;
-  t.record({
-    scenario: 'relay',
-    measure: 'throughput',
-    params,
-    value: r.rate,
-    unit: 'msg/s',
-    relay: r.rate,
-    ratio: 1,
-    cpu: r.cpu,
-  });
-  for (const p of ['p50', 'p99'] as const) {
-    t.record({
-      scenario: 'relay',
-      measure: `peak_latency_${p}`,
-      params,
-      value: r.latency[p],
-      unit: 'ms',
-      relay: undefined,
-      ratio: undefined,
-    });
-  }
+  recordPeak(t, 'relay', `lanes=${scale.lanes};window=${scale.window};msgs=${r.received}`, r, r.rate);
   return r.rate;
 }
 
@@ -135,27 +147,7 @@ export async function directScenario(t: Target, scale: Scale): Promise<void> {
   const r = await run(t, 'direct', scale, mode);
   progress(`${t.engine} direct    peak: router ${await routerStages(t)}`);
   const params = `lanes=${scale.lanes};window=${scale.window};msgs=${r.received};own_copies=${r.ownCopies};lost=${r.lost}`;
-  t.record({
-    scenario: 'direct',
-    measure: 'throughput',
-    params,
-    value: r.rate,
-    unit: 'msg/s',
-    relay,
-    ratio: r.rate / relay,
-    cpu: r.cpu,
-  });
-  for (const p of ['p50', 'p99'] as const) {
-    t.record({
-      scenario: 'direct',
-      measure: `peak_latency_${p}`,
-      params,
-      value: r.latency[p],
-      unit: 'ms',
-      relay: undefined,
-      ratio: undefined,
-    });
-  }
+  recordPeak(t, 'direct', params, r, relay);
   progress(`${t.engine} direct / relay = ${(r.rate / relay).toFixed(2)}`);
   for (const rate of scale.rates) {
     if (rate > 0.9 * r.rate) {

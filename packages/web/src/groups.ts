@@ -151,18 +151,14 @@ export class GroupPanel {
 
     if (owner) {
       const name = h('input', { id: 'group-name', value: group?.name ?? '', maxlength: '100', required: '' });
-      const rename = h(
-        'form',
-        { class: 'inline', id: 'rename-form' },
-        name,
-        h('button', { class: 'primary', type: 'submit' }, 'Rename'),
+      parts.push(
+        inlineForm(
+          'rename-form',
+          name,
+          'Rename',
+          (value) => void this.#act(() => client.renameGroup(id, value)),
+        ),
       );
-      rename.addEventListener('submit', (event) => {
-        event.preventDefault();
-        const value = name.value.trim();
-        if (value) void this.#act(() => client.renameGroup(id, value));
-      });
-      parts.push(rename);
     } else {
       parts.push(h('p', { class: 'group-name' }, state.title(id)));
     }
@@ -193,18 +189,14 @@ export class GroupPanel {
 
     if (owner) {
       const input = h('input', { id: 'add-member', placeholder: 'User id', maxlength: '64', required: '' });
-      const add = h(
-        'form',
-        { class: 'inline', id: 'add-member-form' },
-        input,
-        h('button', { class: 'primary', type: 'submit' }, 'Add'),
+      parts.push(
+        inlineForm(
+          'add-member-form',
+          input,
+          'Add',
+          (value) => void this.#act(() => client.addMember(id, value)),
+        ),
       );
-      add.addEventListener('submit', (event) => {
-        event.preventDefault();
-        const value = input.value.trim();
-        if (value) void this.#act(() => client.addMember(id, value));
-      });
-      parts.push(add);
     }
     if (member) {
       const leave = h('button', { class: 'danger-button', id: 'leave-group', type: 'button' }, 'Leave group');
@@ -229,4 +221,20 @@ export class GroupPanel {
       return;
     this.body.replaceChildren(...parts);
   }
+}
+
+/** A one-field form with its button: `submit` gets the trimmed value, when there is one. */
+function inlineForm(id: string, input: HTMLInputElement, label: string, submit: (value: string) => void) {
+  const form = h(
+    'form',
+    { class: 'inline', id },
+    input,
+    h('button', { class: 'primary', type: 'submit' }, label),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const value = input.value.trim();
+    if (value) submit(value);
+  });
+  return form;
 }
