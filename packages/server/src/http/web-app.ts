@@ -18,8 +18,9 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Serves the web app's files at `/` and the widget loader at `/widget.js` (public routes) when the folder exists (`npm run build -w
- * @mercurio/web`); otherwise does nothing. Unknown files fall through to the API's 404.
+ * Serves the web app's files at `/` and the widget loader at `/widget.js` (public routes) when
+ * the folder exists (`npm run build -w @mercurio/web`); otherwise does nothing. Unknown files
+ * fall through to the API's 404.
  */
 export function serveWebApp(app: FastifyInstance, dir = WEB_DIST): boolean {
   if (!existsSync(join(dir, 'index.html'))) return false;
