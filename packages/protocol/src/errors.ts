@@ -25,7 +25,16 @@ export const ERROR_CODES = {
     status: 409,
     description: 'A client-supplied message_id is already used by another sender.',
   },
-  reserved_id: { status: 400, description: 'The id is reserved for the system.' },
+  reserved_id: {
+    status: 400,
+    description:
+      "The id is reserved: 'system' (the sender of service messages), or a user id in the group form (containing `group-`).",
+  },
+  invalid_group_id: {
+    status: 400,
+    description:
+      "A new group id must contain `group-` (Chat21's group form), so that a group never shares an id, a topic or a conversation with a user.",
+  },
   // HTTP API
   unauthorized: {
     status: 401,
@@ -54,6 +63,11 @@ export const ERROR_CODES = {
     status: 500,
     description: 'An unexpected failure (database or broker unavailable); the request may be retried.',
   },
+  rate_limited: {
+    status: 429,
+    description:
+      'The user sent more than their limit allows in the current window (messages, receipts/typing/presence, groups created); retry after `retry_after_ms` (HTTP: the `Retry-After` header, in seconds).',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -66,5 +80,7 @@ export interface ErrorEvent {
   topic: string;
   /** The message_id the client supplied, when the refused payload had one. */
   message_id?: string;
+  /** `rate_limited`: how long to wait before sending again, in milliseconds. */
+  retry_after_ms?: number;
   timestamp: number;
 }

@@ -1,3 +1,4 @@
+export * from './conversation-kind.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './schemas.js';

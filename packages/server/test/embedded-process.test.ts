@@ -65,14 +65,14 @@ describe('Mercurio in one process (embedded engine), as started by npm start', (
     const created = await fetch(`${api}/${app}/groups`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: aliceToken },
-      body: JSON.stringify({ group_id: 'friends', group_name: 'Friends', group_members: { bob: 1 } }),
+      body: JSON.stringify({ group_id: 'group-friends', group_name: 'Friends', group_members: { bob: 1 } }),
     });
     expect(created.status).toBe(201);
-    await alice.publish(`apps/${app}/outgoing/users/alice/messages/friends/outgoing`, {
+    await alice.publish(`apps/${app}/outgoing/users/alice/messages/group-friends/outgoing`, {
       text: 'hello group',
       channel_type: 'group',
     });
-    await bob.waitFor((m) => m.payload.text === 'hello group' && m.topic.includes('/messages/friends/'));
+    await bob.waitFor((m) => m.payload.text === 'hello group' && m.topic.includes('/messages/group-friends/'));
 
     await Promise.all(clients.splice(0).map((c) => c.end()));
     expect(await mercurio.kill('SIGTERM')).toBe(0);
@@ -92,7 +92,7 @@ describe('Mercurio in one process (embedded engine), as started by npm start', (
       return ((await response.json()) as { result: { text: string }[] }).result.map((m) => m.text);
     };
     expect(await history('alice')).toEqual(['hello bob']);
-    expect(await history('friends')).toContain('hello group');
+    expect(await history('group-friends')).toContain('hello group');
     const bob = await chatClient(tcp, bobToken, 'bob');
     expect(bob.closed).toBe(false);
 

@@ -68,7 +68,7 @@ describe.each(ENGINES)('bad input is refused clearly and nothing else suffers (%
 
   it('an inline group with a member id that would break a topic', async () => {
     await expectRefused('invalid_id', () =>
-      uma.publish(stack.outgoing('uma', 'grp'), { text: 'g', group: { members: { 'bad id': 1 } } }),
+      uma.publish(stack.outgoing('uma', 'group-grp'), { text: 'g', group: { members: { 'bad id': 1 } } }),
     );
   });
 

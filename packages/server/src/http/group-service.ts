@@ -1,4 +1,4 @@
-import { SYSTEM_SENDER } from '@mercurio/protocol';
+import { GROUP_ID_MARK, newGroupIdProblem, SYSTEM_SENDER, userIdProblem } from '@mercurio/protocol';
 import type { Publication } from '../bus/bus.js';
 import { MercurioError } from '../errors.js';
 import { conversationKey, type GroupRecord } from '../store/store.js';
@@ -48,8 +48,12 @@ export class GroupService {
     const members = new Set(input.members);
     if (!caller.admin) members.add(caller.uid);
     this.#checkSize(members.size);
-    const groupId = input.groupId ?? `group-${this.#ctx.newId()}`;
-    if (groupId === SYSTEM_SENDER) throw new MercurioError('reserved_id', `'${SYSTEM_SENDER}' is reserved`);
+    assertMemberIds(members);
+    const groupId = input.groupId ?? `${GROUP_ID_MARK}${this.#ctx.newId()}`;
+    const idProblem = newGroupIdProblem(groupId);
+    if (idProblem) throw new MercurioError('invalid_group_id', idProblem);
+    // An admin token is the app's own back end (a help desk opens a group per request): not limited.
+    if (!caller.admin) await this.#ctx.limits.take('group', app, caller.uid);
     const now = this.#ctx.now();
     const { group, created } = await this.#ctx.store.createGroupIfAbsent({
       app,
@@ -81,6 +85,7 @@ export class GroupService {
       throw new MercurioError('already_member', `${member} is already a member of ${groupId}`);
     }
     this.#checkSize(group.members.length + 1);
+    assertMemberIds([member]);
     const change = await this.#change(app, groupId, [member], []);
     const after = change.group;
     await this.#ctx.bus.publish([
@@ -97,6 +102,7 @@ export class GroupService {
     this.#assertManager(caller, group);
     const wanted = new Set(members);
     this.#checkSize(wanted.size);
+    assertMemberIds(wanted);
     const add = [...wanted].filter((member) => !group.members.includes(member));
     const remove = group.members.filter((member) => !wanted.has(member));
     if (add.length === 0 && remove.length === 0) return group;
@@ -237,4 +243,12 @@ function memberLabel(member: string): Record<string, unknown> {
 
 function label(key: string, parameters: Record<string, unknown>): GroupNotification {
   return { messagelabel: { key, parameters } };
+}
+
+/** Members are users: never a group-form id or the service sender. */
+function assertMemberIds(members: Iterable<string>): void {
+  for (const member of members) {
+    const problem = userIdProblem(member);
+    if (problem) throw new MercurioError('reserved_id', `group member id: ${problem}`);
+  }
 }

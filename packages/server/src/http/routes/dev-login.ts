@@ -1,7 +1,5 @@
-import { SYSTEM_SENDER } from '@mercurio/protocol';
 import { z } from 'zod';
 import { signUserToken } from '../../auth/tokens.js';
-import { MercurioError } from '../../errors.js';
 import type { HttpContext, ZodApp } from '../context.js';
 import { appParams, id } from '../schemas.js';
 
@@ -27,9 +25,6 @@ export function devLoginRoutes(app: ZodApp, ctx: HttpContext): void {
     async (request) => {
       const { appid } = request.params;
       const user = request.body.user_id;
-      if (user === SYSTEM_SENDER) {
-        throw new MercurioError('reserved_id', `'${SYSTEM_SENDER}' is the sender of service messages`);
-      }
       ctx.log.warn({ app: appid, user }, WARNING);
       const ttlSeconds = ctx.settings.userTokenTtlSeconds;
       const token = await signUserToken(ctx.jwt, { app: appid, user, ttlSeconds });

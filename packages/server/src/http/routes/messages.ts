@@ -1,4 +1,4 @@
-import { SYSTEM_SENDER } from '@mercurio/protocol';
+import { conversationKindOf, SYSTEM_SENDER, userIdProblem } from '@mercurio/protocol';
 import { z } from 'zod';
 import { MercurioError } from '../../errors.js';
 import { assertActsFor, assertApp } from '../auth.js';
@@ -117,23 +117,31 @@ async function send(ctx: HttpContext, caller: Caller, app: string, body: SendBod
     throw new MercurioError('forbidden', 'only an admin may send as another user (sender_id)');
   }
   const recipient = body.recipient_id;
-  if (body.channel_type !== 'direct') {
+  // The router's rule (no group captures a direct conversation); Chat21 route 12's default is direct.
+  const kind = conversationKindOf(body.channel_type, recipient);
+  if (kind === 'group') {
     const group = await ctx.store.getGroup(app, recipient);
-    if (!group && body.channel_type === 'group') {
-      throw new MercurioError('group_not_found', `group ${recipient} does not exist`);
-    }
-    if (group && sender !== SYSTEM_SENDER && !group.members.includes(sender)) {
+    if (!group) throw new MercurioError('group_not_found', `group ${recipient} does not exist`);
+    if (sender !== SYSTEM_SENDER && !group.members.includes(sender)) {
       throw new MercurioError('not_a_member', `${sender} is not a member of group ${recipient}`);
     }
+  } else {
+    const problem = sender === SYSTEM_SENDER ? undefined : userIdProblem(sender);
+    if (problem) throw new MercurioError('reserved_id', problem);
   }
   // Unknown keys were stripped by the schema: like Chat21, an inline `group` is not forwarded.
   const { sender_id: _sender, recipient_id: _recipient, ...payload } = body;
   const messageId = body.message_id ?? ctx.newId();
-  await ctx.bus.publish([
-    {
-      topic: { kind: 'outgoing', app, user: sender, recipient },
-      payload: { ...payload, message_id: messageId },
-    },
-  ]);
+  const outgoing = { ...payload, channel_type: kind, message_id: messageId };
+  // Refused here rather than by the router, where the caller would never hear of it.
+  const bytes = Buffer.byteLength(JSON.stringify(outgoing));
+  if (bytes > ctx.settings.maxMessageBytes) {
+    throw new MercurioError(
+      'payload_too_large',
+      `the message is ${bytes} bytes; the limit is ${ctx.settings.maxMessageBytes}`,
+    );
+  }
+  await ctx.limits.take('httpMessage', app, sender);
+  await ctx.bus.publish([{ topic: { kind: 'outgoing', app, user: sender, recipient }, payload: outgoing }]);
   return messageId;
 }

@@ -2,9 +2,11 @@ import {
   checkId,
   type InlineGroupSchema,
   MessageStatus,
+  newGroupIdProblem,
   type OutgoingMessage,
   SYSTEM_SENDER,
   type TopicOf,
+  userIdProblem,
 } from '@mercurio/protocol';
 import type { z } from 'zod';
 import type { Publication } from '../../bus/bus.js';
@@ -65,11 +67,17 @@ async function createInlineGroup(
 ): Promise<GroupRecord> {
   const inline: InlineGroup | undefined = payload.group;
   if (!inline) throw new MercurioError('group_not_found', `group ${topic.recipient} does not exist`);
+  const idProblem = newGroupIdProblem(topic.recipient);
+  if (idProblem) throw new MercurioError('invalid_group_id', idProblem);
   const members = new Set([topic.user]);
   for (const member of Object.keys(inline.members)) {
+    // Chat21 clients list the group itself among its members.
+    if (member === topic.recipient) continue;
     const check = checkId(member, 'group member id');
     if (!check.ok) throw new MercurioError('invalid_id', check.reason);
-    if (member !== topic.recipient) members.add(member);
+    const memberProblem = userIdProblem(member);
+    if (memberProblem) throw new MercurioError('reserved_id', `group member id: ${memberProblem}`);
+    members.add(member);
   }
   if (members.size > MAX_INLINE_GROUP_MEMBERS) {
     throw new MercurioError(
@@ -77,6 +85,7 @@ async function createInlineGroup(
       `an inline group has at most ${MAX_INLINE_GROUP_MEMBERS} members`,
     );
   }
+  await ctx.limits.take('group', topic.app, topic.user);
   const now = ctx.now();
   const { group } = await ctx.store.createGroupIfAbsent({
     app: topic.app,

@@ -1,5 +1,15 @@
-import { MessageStatus, type OutgoingMessage, OutgoingMessageSchema, type TopicOf } from '@mercurio/protocol';
+import {
+  conversationKindOf,
+  GROUP_ID_MARK,
+  MessageStatus,
+  type OutgoingMessage,
+  OutgoingMessageSchema,
+  SYSTEM_SENDER,
+  type TopicOf,
+  userIdProblem,
+} from '@mercurio/protocol';
 import type { Publication } from '../../bus/bus.js';
+import { MercurioError } from '../../errors.js';
 import { type ConversationDelivery, conversationKey, type RecordedMessage } from '../../store/store.js';
 import { messageCopy } from '../../views.js';
 import { recordedEvents } from '../../webhooks/events.js';
@@ -8,23 +18,32 @@ import { decodePayload } from '../decode.js';
 import { unarchivedEvents } from './archive.js';
 import { groupMessage } from './group-message.js';
 import { newMessage, updatesConversations } from './message-builder.js';
+import { withTrustedSender } from './trusted-sender.js';
 
 type OutgoingTopic = TopicOf<'outgoing'>;
 
 /**
  * `apps/<app>/outgoing/users/<sender>/messages/<recipient>/outgoing`: a new message, direct or
- * to a group. A message is a group message when it says so (`channel_type: "group"`), carries
- * an inline group, or is addressed to a stored group — never because of how its id looks.
+ * to a group. It is a group message only when it says so (`channel_type: "group"`) or its
+ * recipient is a group-form id (`…group-…`), as Chat21 decides it; which groups exist never
+ * changes that, so no group can capture a direct conversation (and a direct message costs no
+ * group lookup).
  */
 export const outgoingPipeline: Pipeline<'outgoing'> = {
   orderKey: (topic) => `${topic.app}/${conversationKey('direct', topic.user, topic.recipient)}`,
   async run(ctx, { topic, body }) {
-    const payload = decodePayload(body, OutgoingMessageSchema, ctx.settings.maxPayloadBytes);
-    // Only a message that says it is direct skips the group lookup (Chat21 clients often omit it).
-    const mayBeGroup = payload.channel_type !== 'direct' || payload.group !== undefined;
-    const group = mayBeGroup ? await ctx.store.getGroup(topic.app, topic.recipient) : null;
-    if (group || payload.channel_type === 'group' || payload.group !== undefined) {
-      return groupMessage(ctx, topic, payload, group);
+    const decoded = decodePayload(body, OutgoingMessageSchema, ctx.settings.maxPayloadBytes);
+    const payload = await withTrustedSender(ctx, topic, decoded);
+    const senderProblem = topic.user === SYSTEM_SENDER ? undefined : userIdProblem(topic.user);
+    if (senderProblem) throw new MercurioError('reserved_id', senderProblem);
+    if (conversationKindOf(payload.channel_type, topic.recipient) === 'group') {
+      return groupMessage(ctx, topic, payload, await ctx.store.getGroup(topic.app, topic.recipient));
+    }
+    if (payload.group !== undefined) {
+      throw new MercurioError(
+        'invalid_payload',
+        `group: an inline group needs channel_type "group" and a group id ('${GROUP_ID_MARK}…')`,
+      );
     }
     return directMessage(ctx, topic, payload);
   },
