@@ -11,8 +11,10 @@ export interface TokenRules {
 
 /** What an accepted token grants, kept on the connection. */
 export interface ClientGrant {
+  /** The token's `sub`: the user (or service) it was issued to. */
+  subject: string;
   scopes: readonly string[];
-  /** Expiry in ms since the epoch: past it the next publish or subscribe closes the connection. */
+  /** Expiry in ms since the epoch: the connection is closed then. */
   expiresAtMs: number;
 }
 
@@ -56,7 +58,7 @@ export async function checkClientToken(rules: TokenRules, password: Buffer | und
       reason: `the token grants no access to vhost ${VHOST}`,
     };
   }
-  return { ok: true, grant: { scopes, expiresAtMs: (payload.exp ?? 0) * 1000 } };
+  return { ok: true, grant: { subject: payload.sub ?? '', scopes, expiresAtMs: (payload.exp ?? 0) * 1000 } };
 }
 
 /** The `scope` claim as a list; RabbitMQ also accepts it as one space-separated string. */

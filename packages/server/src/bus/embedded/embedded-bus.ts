@@ -1,11 +1,14 @@
 import type { EventEmitter } from 'node:events';
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTopic } from '@mercurio/protocol';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../../logger.js';
 import type { Bus, ConsumerSpec, InboundHandler, Publication } from '../bus.js';
+import { ClientAdmission } from './client-admission.js';
 import { type ClientGrant, checkClientToken, type TokenRules } from './client-token.js';
+import { type ConnectionBoundExceeded, guardConnection } from './connection-guard.js';
 import { Consumers, type Delivery } from './consumers.js';
 import { TcpListener, WebSocketListener } from './listeners.js';
 import { mayPublish, maySubscribe, normalizeFilter, normalizeTopic } from './topic-acl.js';
@@ -29,12 +32,38 @@ export interface EmbeddedBusOptions {
    * one, lost when the process stops); e.g. `aedes-persistence-level` to keep them on disk.
    */
   persistence?: unknown;
+  /** What one client may cost the broker (defaults: `DEFAULT_CLIENT_LIMITS`). */
+  limits?: Partial<ClientLimits>;
 }
+
+/** Bounds that keep a hostile, stuck or slow client from costing anyone but itself. */
+export interface ClientLimits {
+  /** Largest MQTT packet a client may send; a larger one closes its connection. */
+  maxPacketBytes: number;
+  /** Bytes waiting to be written to a client before it counts as stuck and is disconnected. */
+  maxOutgoingBytes: number;
+  /** Concurrent connections per user (token subject and scopes); more are refused at CONNECT. */
+  maxConnectionsPerUser: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  maxPacketBytes: 64 * 1024 + 65_535 + 9,
+  maxOutgoingBytes: 8 * 1024 * 1024,
+  maxConnectionsPerUser: 32,
+};
+
+/** setTimeout's longest delay; a later token expiry re-arms the timer. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** CONNACK "server unavailable", for connections that arrive while the bus closes. */
 const CONNACK_SERVER_UNAVAILABLE = 3;
 /** Remembered (client id, packet id) pairs of failed publishes, to flag their resend as redelivered. */
 const MAX_REMEMBERED_FAILURES = 10_000;
+
+/** Who a connection acts for: the same user of the same app, whichever of their tokens. */
+function principalOf(grant: ClientGrant): string {
+  return `${grant.subject}\u0000${[...grant.scopes].sort().join(' ')}`;
+}
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -62,7 +91,14 @@ function refusal(message: string, returnCode: number): AuthenticateError {
  *
  * Refusals are RabbitMQ's: a bad token is refused at CONNECT; a publish or subscribe outside
  * the token's scopes, or after the token expired, closes the connection (MQTT 3.1.1 has no
- * per-publish refusal). Topics are normalized the way RabbitMQ routes them ('.' separates
+ * per-publish refusal).
+ *
+ * Beyond RabbitMQ, each client may cost only itself (`ClientLimits`): a client that does not
+ * read is disconnected once `maxOutgoingBytes` wait for it, and Aedes never waits for its socket
+ * (connection-guard.ts); packets over `maxPacketBytes` and retained publishes close the
+ * connection; a client id belongs to the user holding it, and a user has at most
+ * `maxConnectionsPerUser` connections (client-admission.ts); a connection is closed when its
+ * token expires. Topics are normalized the way RabbitMQ routes them ('.' separates
  * levels). Persistent sessions (clean=false, QoS 1) use Aedes' in-memory persistence: what
  * waits for an offline client is lost when the process stops.
  */
@@ -76,6 +112,8 @@ export class EmbeddedBus implements Bus {
   readonly #acknowledging = new Map<PublishPacket, { done: () => void; acknowledged: Promise<void> }>();
   readonly #consumers: Consumers;
   readonly #webSockets: WebSocketListener[] = [];
+  readonly #limits: ClientLimits;
+  readonly #admission: ClientAdmission<Client>;
   #aedes!: Aedes;
   #tcp: TcpListener | undefined;
   #webSocketPort: number | undefined;
@@ -89,6 +127,8 @@ export class EmbeddedBus implements Bus {
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
     this.#consumers = new Consumers({ retryDelayMs: options.retryDelayMs, log: options.log, now: this.#now });
+    this.#limits = { ...DEFAULT_CLIENT_LIMITS, ...options.limits };
+    this.#admission = new ClientAdmission(this.#limits.maxConnectionsPerUser);
   }
 
   /** Starts the broker and its listeners; rejects (e.g. port in use) with nothing left running. */
@@ -114,9 +154,7 @@ export class EmbeddedBus implements Bus {
       options.log.debug({ err: error, clientId: client.id }, 'MQTT client error'),
     );
     try {
-      const handle = (stream: Parameters<Aedes['handle']>[0], request?: Parameters<Aedes['handle']>[1]) => {
-        bus.#aedes.handle(stream, request);
-      };
+      const handle = bus.#handle;
       if (options.tcp) bus.#tcp = await TcpListener.open(options.tcp.port, options.tcp.host, handle);
       if (options.webSocket) {
         const { listener, port } = await WebSocketListener.open(
@@ -124,6 +162,7 @@ export class EmbeddedBus implements Bus {
           options.webSocket.host,
           '/ws',
           handle,
+          bus.#webSocketMaxPayload,
         );
         bus.#webSockets.push(listener);
         bus.#webSocketPort = port;
@@ -148,9 +187,27 @@ export class EmbeddedBus implements Bus {
   /** Serves MQTT over WebSocket on `server` (e.g. the HTTP API's) at `path`; other paths are left alone. */
   attachWebSocket(server: HttpServer, path = '/ws'): void {
     if (this.#draining) throw new Error('the embedded bus is closing');
-    this.#webSockets.push(
-      new WebSocketListener(server, path, (stream, request) => this.#aedes.handle(stream, request)),
-    );
+    this.#webSockets.push(new WebSocketListener(server, path, this.#handle, this.#webSocketMaxPayload));
+  }
+
+  /** Every connection, TCP or WebSocket, reaches Aedes through a guard of its bounds. */
+  readonly #handle = (stream: Duplex, request?: IncomingMessage): void => {
+    const guarded = guardConnection(stream, this.#limits, (error: ConnectionBoundExceeded) => {
+      const client = (guarded as Duplex & { client?: Client }).client;
+      this.#log.warn(
+        { clientId: client?.id, bound: error.bound, reason: error.message },
+        'MQTT client disconnected',
+      );
+    });
+    this.#aedes.handle(guarded, request as Parameters<Aedes['handle']>[1]);
+  };
+
+  /**
+   * A WebSocket message may carry a packet and the start of the next: twice the packet bound
+   * keeps ws from buffering huge frames while never splitting legitimate traffic.
+   */
+  get #webSocketMaxPayload(): number {
+    return 2 * this.#limits.maxPacketBytes;
   }
 
   async consume(spec: ConsumerSpec, handler: InboundHandler): Promise<void> {
@@ -234,7 +291,25 @@ export class EmbeddedBus implements Bus {
     checkClientToken(this.#options.jwt, password).then(
       (check) => {
         if (check.ok) {
+          const admission = this.#admission.admit(
+            client,
+            principalOf(check.grant),
+            (this.#aedes as unknown as { clients: Record<string, Client> }).clients[client.id],
+          );
+          if (!admission.ok) {
+            this.#log.warn(
+              { clientId: client.id, user: check.grant.subject, reason: admission.reason },
+              'MQTT connection refused',
+            );
+            done(refusal(admission.reason, admission.code), false);
+            return;
+          }
           this.#grants.set(client, check.grant);
+          const expiry = this.#closeAtExpiry(client, check.grant);
+          client.conn.once('close', () => {
+            clearTimeout(expiry.timer);
+            this.#admission.release(client);
+          });
           done(null, true);
         } else {
           this.#log.info({ clientId: client.id, reason: check.reason }, 'MQTT connection refused');
@@ -246,6 +321,33 @@ export class EmbeddedBus implements Bus {
         done(refusal('token check failed', CONNACK_SERVER_UNAVAILABLE), false);
       },
     );
+  }
+
+  /**
+   * Closes the connection when its token expires (its will is published, as for any connection
+   * lost); a client that reconnected with a fresh token is another connection with its own timer.
+   */
+  #closeAtExpiry(client: Client, grant: ClientGrant): { timer: NodeJS.Timeout | undefined } {
+    const expiry: { timer: NodeJS.Timeout | undefined } = { timer: undefined };
+    const arm = () => {
+      const remaining = grant.expiresAtMs - this.#now();
+      expiry.timer = setTimeout(
+        () => {
+          if (grant.expiresAtMs > this.#now()) {
+            arm();
+            return;
+          }
+          this.#log.info(
+            { clientId: client.id, user: grant.subject },
+            'MQTT token expired: connection closed',
+          );
+          client.close();
+        },
+        Math.min(Math.max(remaining, 0), MAX_TIMER_MS),
+      ).unref();
+    };
+    arm();
+    return expiry;
   }
 
   /** The grant of a connected client whose token is still valid, or why there is none. */
@@ -272,7 +374,10 @@ export class EmbeddedBus implements Bus {
         ? grant
         : topic.startsWith('$') || !mayPublish(grant, topic, this.#options.jwt.resourceServerId)
           ? 'publish outside the token’s scopes'
-          : undefined;
+          : // Mercurio never retains; a client's retained message would be kept in memory forever.
+            packet.retain
+            ? 'retained messages are not accepted'
+            : undefined;
     if (refused !== undefined || client === null) {
       this.#log.info({ clientId: client?.id, topic: packet.topic, reason: refused }, 'MQTT publish refused');
       done(new Error(refused));

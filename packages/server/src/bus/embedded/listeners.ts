@@ -69,7 +69,7 @@ export class TcpListener {
  * `upgrade` listeners, or refused when there are none.
  */
 export class WebSocketListener {
-  readonly #wss = new WebSocketServer({ noServer: true });
+  readonly #wss: WebSocketServer;
   readonly #server: HttpServer;
   readonly #path: string;
   readonly #handle: ConnectionHandler;
@@ -77,7 +77,15 @@ export class WebSocketListener {
   #accepting = true;
   #closed: Promise<void> | undefined;
 
-  constructor(server: HttpServer, path: string, handle: ConnectionHandler, ownServer = false) {
+  /** `maxPayload`: largest WebSocket message accepted (ws' default is 100 MiB). */
+  constructor(
+    server: HttpServer,
+    path: string,
+    handle: ConnectionHandler,
+    maxPayload: number,
+    ownServer = false,
+  ) {
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload });
     this.#server = server;
     this.#path = path;
     this.#handle = handle;
@@ -86,12 +94,12 @@ export class WebSocketListener {
   }
 
   /** A WebSocket listener on an HTTP server of its own (when there is no HTTP API to share). */
-  static async open(port: number, host: string, path: string, handle: ConnectionHandler) {
+  static async open(port: number, host: string, path: string, handle: ConnectionHandler, maxPayload: number) {
     const server = createHttpServer((_request, response) => {
       response.writeHead(404).end();
     });
     const boundPort = await listen(server, port, host, 'MQTT over WebSocket');
-    return { listener: new WebSocketListener(server, path, handle, true), port: boundPort };
+    return { listener: new WebSocketListener(server, path, handle, maxPayload, true), port: boundPort };
   }
 
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
