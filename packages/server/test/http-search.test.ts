@@ -152,7 +152,11 @@ describe('HTTP API: full-text search', () => {
   it('finds messages sent over MQTT, and respects hiddenFor and leaving a group', async () => {
     await u0.publish(stack.outgoing('u0', 'g1'), { text: 'nebula before leaving', channel_type: 'group' });
     await u1.waitFor((m) => m.payload.text === 'nebula before leaving');
-    await u0.publish(stack.outgoing('u0', 'g1'), { text: 'nebula secret', attributes: { hiddenFor: 'u1' } });
+    await u0.publish(stack.outgoing('u0', 'g1'), {
+      text: 'nebula secret',
+      channel_type: 'group',
+      attributes: { hiddenFor: 'u1' },
+    });
     await u0.waitFor((m) => m.payload.text === 'nebula secret');
     const texts = async (user: string) =>
       (await search(user, 'q=nebula'))
@@ -183,5 +187,11 @@ describe('HTTP API: full-text search', () => {
     expect((await search('u0', 'q=a&limit=1000')).statusCode).toBe(400);
     // Operators only, no word: an empty query matches nothing rather than failing.
     expect((await search('u0', 'q=apple%20-apple')).json().result).toEqual([]);
+    // Hundreds of NOTs used to overflow PostgreSQL's tsquery stack: a 500.
+    expect((await search('u0', `q=${'-'.repeat(400)}`)).statusCode).toBe(400);
+    for (const q of [`quasar ${'-'.repeat(400)}`, `quasar ${'- '.repeat(240)}`, `${'-'.repeat(300)}quasar`]) {
+      const res = await search('u0', `q=${encodeURIComponent(q)}`);
+      expect(res.statusCode, q.slice(0, 20)).toBe(200);
+    }
   });
 });

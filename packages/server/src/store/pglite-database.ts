@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { SerialisedError, WorkerReply, WorkerRequest } from './pglite-protocol.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
@@ -31,6 +32,8 @@ class PgliteError extends Error {
  * sent; a transaction holds back other requests until it ends.
  */
 export async function createPgliteDatabase(dataDir: string): Promise<SqlDatabase> {
+  // A first start may name a folder that does not exist yet (PGlite creates one level only).
+  if (!dataDir.includes('://')) await mkdir(dataDir, { recursive: true });
   const worker = startWorker({ dataDir });
   const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (error: Error) => void }>();
   let nextId = 1;

@@ -28,7 +28,8 @@ export function searchRoutes(app: ZodApp, ctx: HttpContext): void {
             .min(1)
             .max(500)
             .refine((q) => /[\p{L}\p{N}]/u.test(q), 'q must contain a letter or a digit')
-            .refine((q) => !q.includes('\u0000'), 'q must not contain a NUL character'),
+            .refine((q) => !q.includes('\u0000'), 'q must not contain a NUL character')
+            .transform(withoutDanglingNots),
           conversation: id('conversation id').optional(),
           limit: queryInt(1, max).default(Math.min(20, max)),
         }),
@@ -57,4 +58,12 @@ export function searchRoutes(app: ZodApp, ctx: HttpContext): void {
       };
     },
   );
+}
+
+/**
+ * A `-` (NOT) that negates no word means nothing, but each one nests the parsed query a level
+ * deeper: a few hundred of them overflow PostgreSQL's tsquery stack (an error, not a result).
+ */
+function withoutDanglingNots(q: string): string {
+  return q.replace(/-(?![\p{L}\p{N}"])/gu, ' ');
 }
