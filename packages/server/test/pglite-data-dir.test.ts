@@ -7,7 +7,9 @@ import { createPgliteDatabase } from '../src/store/pglite-database.js';
 const root = mkdtempSync(join(tmpdir(), 'mercurio-datadir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-it('opens a data folder that does not exist yet, however deep (a first production start)', { timeout: 60_000 }, async () => {
+it('opens a data folder that does not exist yet, however deep (a first production start)', {
+  timeout: 60_000,
+}, async () => {
   const dataDir = join(root, 'not', 'there', 'yet', 'pglite');
   const db = await createPgliteDatabase(dataDir);
   try {
