@@ -4,14 +4,14 @@ import { ConfigError } from './errors.js';
 
 export type Command =
   | { name: 'serve' | 'router' | 'api' }
-  | { name: 'token'; app: string; user: string; ttlSeconds: number; admin: boolean }
+  | { name: 'token'; app: string; user: string; ttlSeconds: number; admin: boolean; fullname?: string }
   | { name: 'help' };
 
 export const USAGE = `usage:
   mercurio [serve]                                  run the router, the webhook worker and the HTTP API
   mercurio router                                   run only the router and the webhook worker
   mercurio api                                      run only the HTTP API
-  mercurio token --app <app> --user <user> [--ttl <seconds>] [--admin]
+  mercurio token --app <app> --user <user> [--ttl <seconds>] [--admin] [--name <full name>]
                                                     print a client JWT signed with MERCURIO_JWT_SECRET
 settings are read from the environment: see docs/operations.md`;
 
@@ -31,6 +31,7 @@ export function parseCommand(argv: readonly string[]): Command {
         user: { type: 'string' },
         ttl: { type: 'string', default: '86400' },
         admin: { type: 'boolean', default: false },
+        name: { type: 'string' },
       },
       strict: true,
     });
@@ -41,7 +42,17 @@ export function parseCommand(argv: readonly string[]): Command {
     const ttlSeconds = Number(values.ttl);
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)
       throw new ConfigError('--ttl must be a whole number of seconds');
-    return { name, app: app.value, user: user.value, ttlSeconds, admin: values.admin };
+    const fullname = values.name?.trim();
+    if (fullname !== undefined && (fullname === '' || fullname.length > 256 || /\p{Cc}/u.test(fullname)))
+      throw new ConfigError('--name must be 1 to 256 characters on one line');
+    return {
+      name,
+      app: app.value,
+      user: user.value,
+      ttlSeconds,
+      admin: values.admin,
+      ...(fullname === undefined ? {} : { fullname }),
+    };
   }
   throw new ConfigError(`unknown command "${name}"`);
 }

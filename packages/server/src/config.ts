@@ -29,6 +29,13 @@ export interface Config {
   readonly http: HttpSettings;
   /** Undefined when no webhook endpoint is configured. */
   readonly webhooks: WebhookSettings | undefined;
+  readonly senderNames: SenderNameSettings;
+}
+
+/** Trusted display names (user profiles) as the router puts them on messages and typing events. */
+export interface SenderNameSettings {
+  /** How long a router process reuses a user's name before reading it again (0: every time). */
+  readonly cacheMs: number;
 }
 
 export interface RouterSettings {
@@ -154,6 +161,8 @@ const schema = z.object({
   MERCURIO_WEBHOOK_RETRY_MAX_MS: int(10, 24 * 3_600_000).default(300_000),
   MERCURIO_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   MERCURIO_WEBHOOK_POLL_MS: int(10, 60_000).default(500),
+  // Trusted sender names: a changed profile name shows on messages after at most this long.
+  MERCURIO_SENDER_NAME_CACHE_MS: int(0, 3_600_000).default(5000),
 });
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -220,6 +229,7 @@ export function loadConfig(env: Environment): Config {
       corsOrigins: corsOrigins(e.MERCURIO_HTTP_CORS_ORIGINS, e.MERCURIO_DEV),
     },
     webhooks: webhookSettings(e),
+    senderNames: { cacheMs: e.MERCURIO_SENDER_NAME_CACHE_MS },
   });
 }
 

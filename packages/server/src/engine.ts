@@ -11,6 +11,7 @@ import { serveWebApp } from './http/web-app.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { Router } from './router/router.js';
+import { SenderNames } from './router/sender-names.js';
 import { createPgDatabase } from './store/pg-database.js';
 import { createPgliteDatabase } from './store/pglite-database.js';
 import type { SqlDatabase } from './store/sql.js';
@@ -79,8 +80,18 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
           })
         : undefined;
       const outbox = new WebhookOutbox(settings, () => worker?.wake());
+      const senderNames = new SenderNames(store, config.senderNames.cacheMs, Date.now);
       router = new Router(
-        { store, settings: config.router, log, now: Date.now, newId: randomUUID, webhooks: outbox, metrics },
+        {
+          store,
+          settings: config.router,
+          log,
+          now: Date.now,
+          newId: randomUUID,
+          webhooks: outbox,
+          metrics,
+          senderNames,
+        },
         bus,
       );
       await router.start();

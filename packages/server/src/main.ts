@@ -23,7 +23,11 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig(env);
   if (command.name === 'token') {
     const role = command.admin ? 'admin' : 'user';
-    console.log(await signUserToken(config.jwt, { ...command, role }));
+    // The name travels as the token's `name` claim; the HTTP API records it as the user's profile.
+    const names = command.fullname
+      ? { fullname: command.fullname, firstname: null, lastname: null }
+      : undefined;
+    console.log(await signUserToken(config.jwt, { ...command, role, names }));
     return;
   }
   const log = createLogger(config.logLevel);

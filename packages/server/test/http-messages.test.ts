@@ -55,7 +55,8 @@ describe('HTTP API: conversations and messages', () => {
       text: 'hello over http',
       sender: 'alice',
       recipient: 'bob',
-      sender_fullname: 'Alice',
+      // A user's own sender_fullname is not trusted: alice has no profile, so her id is her name.
+      sender_fullname: 'alice',
       status: 150,
       message_id,
       attributes: { a: 1 },
@@ -81,6 +82,7 @@ describe('HTTP API: conversations and messages', () => {
     expect(res.statusCode).toBe(200);
     expect((await bob.waitFor(added('bob', 'bot-1'))).payload).toMatchObject({
       sender: 'bot-1',
+      sender_fullname: 'Bot',
       text: 'beep',
     });
     const refused = await call('alice', 'POST', '/messages', {

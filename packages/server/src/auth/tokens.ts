@@ -15,6 +15,8 @@ export interface UserTokenRequest {
   ttlSeconds: number;
   /** `tiledesk_api_roles`: 'admin' lets the token act for other users on the HTTP API. */
   role?: 'user' | 'admin';
+  /** The user's names, as OpenID Connect claims (`name`, `given_name`, `family_name`). */
+  names?: { fullname: string | null; firstname: string | null; lastname: string | null } | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -38,6 +40,7 @@ export async function signUserToken(settings: JwtSettings, request: UserTokenReq
     app_id: app,
     kid: 'mercurio-key',
     tiledesk_api_roles: request.role ?? 'user',
+    ...nameClaims(request.names),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setJti(randomUUID())
@@ -46,6 +49,14 @@ export async function signUserToken(settings: JwtSettings, request: UserTokenReq
     .setIssuedAt()
     .setExpirationTime(`${request.ttlSeconds}s`)
     .sign(key(settings));
+}
+
+function nameClaims(names: UserTokenRequest['names']): Record<string, string> {
+  const claims: Record<string, string> = {};
+  if (names?.fullname) claims.name = names.fullname;
+  if (names?.firstname) claims.given_name = names.firstname;
+  if (names?.lastname) claims.family_name = names.lastname;
+  return claims;
 }
 
 /** A token for a backend component (router, API): full broker access. */

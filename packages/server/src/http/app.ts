@@ -8,12 +8,14 @@ import { createVerifier, tokenOf } from './auth.js';
 import type { HttpContext, HttpDeps, ZodApp } from './context.js';
 import { ERROR_CODE_HEADER, sendError } from './errors.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
+import { ClaimedNames } from './profiles.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { devLoginRoutes } from './routes/dev-login.js';
 import { groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
 import { metaRoutes } from './routes/meta.js';
 import { presenceRoutes } from './routes/presence.js';
+import { profileRoutes } from './routes/profiles.js';
 import { searchRoutes } from './routes/search.js';
 import { tokenRoutes } from './routes/tokens.js';
 
@@ -80,10 +82,13 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   }
 
   const verifier = createVerifier(ctx.jwt, settings.audience);
+  // A token's name claims are the user's trusted display name (the router reads it from the store).
+  const claimedNames = new ClaimedNames(ctx);
   app.addHook('onRequest', async (request) => {
     // Preflights carry no token by design; the CORS plugin answers them.
     if (request.routeOptions.config?.public || request.method === 'OPTIONS') return;
     request.caller = await verifier.verify(tokenOf(request, settings));
+    await claimedNames.record(request.caller);
   });
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error, log));
   app.setNotFoundHandler((request, reply) =>
@@ -107,6 +112,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       searchRoutes(routes, ctx);
       presenceRoutes(routes, ctx);
       tokenRoutes(routes, ctx);
+      profileRoutes(routes, ctx);
       if (settings.devLogin) devLoginRoutes(routes, ctx);
     },
     { prefix: settings.basePath },

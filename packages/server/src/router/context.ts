@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
+import type { SenderNames } from './sender-names.js';
 
 /** What a pipeline may use. Time and ids come from here so tests can pin them. */
 export interface RouterContext {
@@ -16,6 +17,8 @@ export interface RouterContext {
   /** Which webhook events to write, for which endpoints. */
   webhooks: WebhookOutbox;
   metrics: Pick<Metrics, 'routerStage'>;
+  /** The display names the server trusts, put on messages and typing events. */
+  senderNames: Pick<SenderNames, 'nameOf'>;
 }
 
 export interface Inbound<K extends TopicKind> {

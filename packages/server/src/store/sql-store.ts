@@ -6,6 +6,7 @@ import { migrate } from './migrate.js';
 import * as outbox from './outbox-sql.js';
 import { insertOutbox } from './outbox-sql.js';
 import * as presence from './presence-sql.js';
+import { createProfileStore } from './profiles-sql.js';
 import type { SqlDatabase } from './sql.js';
 import type { Store } from './store.js';
 
@@ -56,6 +57,7 @@ export function createSqlStore(db: SqlDatabase): Store {
     failWebhookDelivery: (delivery, error, retryAt) => outbox.markFailed(db, delivery, error, retryAt),
     webhookDeliveryCounts: (app) => outbox.countDeliveries(db, app),
     ...createApiStore(db),
+    ...createProfileStore(db),
     close: () => db.close(),
   };
 }

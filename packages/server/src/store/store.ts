@@ -3,13 +3,14 @@ import type { WebhookQueue } from '../webhooks/worker.js';
 // HTTP API reads and group administration live in api-store.ts.
 import type { ApiStore } from './api-store.js';
 import type { OutboxEntry } from './outbox-sql.js';
+import type { ProfileStore } from './profiles-sql.js';
 
 /**
  * Where messages rest. One implementation per database (PostgreSQL, PGlite), the same SQL.
  * Every method is one transaction; writes are idempotent where the router may repeat them
  * after a redelivery.
  */
-export interface Store extends WebhookQueue, ApiStore {
+export interface Store extends WebhookQueue, ApiStore, ProfileStore {
   /**
    * Stores a message once (idempotent on `messageId` within the app), assigns the next sequence
    * number of its conversation and updates the conversation rows of `deliveries`.

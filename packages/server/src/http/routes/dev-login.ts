@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { signUserToken } from '../../auth/tokens.js';
 import type { HttpContext, ZodApp } from '../context.js';
+import { displayNameField, profileOf, saveProfile } from '../profiles.js';
 import { appParams, id } from '../schemas.js';
 
 const WARNING =
@@ -19,7 +20,7 @@ export function devLoginRoutes(app: ZodApp, ctx: HttpContext): void {
         tags: ['tokens'],
         summary: 'UNSAFE, development only: a user token for a user name',
         params: appParams,
-        body: z.object({ user_id: id('user id') }),
+        body: z.object({ user_id: id('user id'), fullname: displayNameField.optional() }),
       },
     },
     async (request) => {
@@ -27,7 +28,9 @@ export function devLoginRoutes(app: ZodApp, ctx: HttpContext): void {
       const user = request.body.user_id;
       ctx.log.warn({ app: appid, user }, WARNING);
       const ttlSeconds = ctx.settings.userTokenTtlSeconds;
-      const token = await signUserToken(ctx.jwt, { app: appid, user, ttlSeconds });
+      const names = profileOf({ fullname: request.body.fullname });
+      const token = await signUserToken(ctx.jwt, { app: appid, user, ttlSeconds, names });
+      await saveProfile(ctx, appid, user, names);
       return { success: true, warning: WARNING, result: { userid: user, token, expires_in: ttlSeconds } };
     },
   );

@@ -4,6 +4,7 @@ import { MercurioError } from '../../errors.js';
 import { assertActsFor, assertApp } from '../auth.js';
 import { type Caller, callerOf, type HttpContext, type ZodApp } from '../context.js';
 import { historyPage } from '../history.js';
+import { profileOf, saveProfile } from '../profiles.js';
 import { appParams, conversationParams, id, jsonObject, queryInt } from '../schemas.js';
 
 /** Chat21 route 10 answers with the newest 200, newest first. */
@@ -129,6 +130,9 @@ async function send(ctx: HttpContext, caller: Caller, app: string, body: SendBod
     const problem = sender === SYSTEM_SENDER ? undefined : userIdProblem(sender);
     if (problem) throw new MercurioError('reserved_id', problem);
   }
+  // An admin (a service) names the sender it sends as, e.g. a bot; a user's sender_fullname is
+  // replaced by the router with their trusted name.
+  if (caller.admin) await saveProfile(ctx, app, sender, profileOf({ fullname: body.sender_fullname }));
   // Unknown keys were stripped by the schema: like Chat21, an inline `group` is not forwarded.
   const { sender_id: _sender, recipient_id: _recipient, ...payload } = body;
   const messageId = body.message_id ?? ctx.newId();

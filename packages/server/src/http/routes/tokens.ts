@@ -4,6 +4,7 @@ import { signUserToken } from '../../auth/tokens.js';
 import { MercurioError } from '../../errors.js';
 import { assertAdmin } from '../auth.js';
 import { callerOf, type HttpContext, type ZodApp } from '../context.js';
+import { profileFields, profileOf, saveProfile } from '../profiles.js';
 import { appParams, id } from '../schemas.js';
 
 /**
@@ -23,9 +24,7 @@ export function tokenRoutes(app: ZodApp, ctx: HttpContext): void {
           user_id: id('user id'),
           ttl_seconds: z.number().int().min(60).max(userTokenMaxTtlSeconds).optional(),
           role: z.enum(['user', 'admin']).default('user'),
-          fullname: z.string().max(256).optional(),
-          firstname: z.string().max(256).optional(),
-          lastname: z.string().max(256).optional(),
+          ...profileFields,
         }),
       },
     },
@@ -42,7 +41,10 @@ export function tokenRoutes(app: ZodApp, ctx: HttpContext): void {
         user: body.user_id,
         ttlSeconds,
         role: body.role,
+        names: profileOf(body),
       });
+      // The names become the user's trusted display name (sender_fullname on their messages).
+      await saveProfile(ctx, appid, body.user_id, profileOf(body));
       return {
         success: true,
         result: {

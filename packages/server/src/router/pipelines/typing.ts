@@ -13,9 +13,11 @@ export const typingPipeline: Pipeline<'typing'> = {
   async run(ctx, { topic, body }) {
     const payload = decodePayload(body, TypingPayloadSchema, ctx.settings.maxPayloadBytes);
     const { app, user, conversWith } = topic;
+    // The writer's name is the one the server trusts, whatever the client put in writer_fullname.
+    const writerFullname = await ctx.senderNames.nameOf(app, user);
     const event = (seenAs: string): TypingEvent => ({
       writer_id: user,
-      ...(payload.writer_fullname === undefined ? {} : { writer_fullname: payload.writer_fullname }),
+      writer_fullname: writerFullname,
       conversWith: seenAs,
       typing: payload.typing ?? true,
       timestamp: ctx.now(),
