@@ -1,4 +1,11 @@
-import { formatTopic, inboxPattern, type MessageCopy, parseTopic, type Topic } from '@mercurio/protocol';
+import {
+  conversationKindOf,
+  formatTopic,
+  inboxPattern,
+  type MessageCopy,
+  parseTopic,
+  type Topic,
+} from '@mercurio/protocol';
 import type { MqttClient } from 'mqtt';
 import {
   Api,
@@ -22,6 +29,7 @@ import { fillGaps, SeqTracker } from './gap-fill.js';
 import { emitInboxEvent } from './inbox-events.js';
 import type { ConnectOptions, MessageContent, SendOptions } from './options.js';
 import { memoryStorage, Outbox, type OutboxEntry } from './outbox.js';
+import { outgoingPayload } from './outgoing.js';
 import { readClaims, TokenSource } from './token.js';
 
 interface Buffered {
@@ -137,32 +145,42 @@ export class MercurioClient {
   /**
    * Sends a direct or group message (QoS 1). It waits in the outbox while offline; resolves
    * once the broker has it. The `message_id` is kept across retries, so it is stored once.
+   * Every message says its kind (`channel_type`): a group message when `options.group` says so
+   * (or `to` is a group-form id), a direct message otherwise; see `sendDirect` and `sendGroup`.
    */
   async sendMessage(
     to: string,
     content: MessageContent,
     options: SendOptions = {},
   ): Promise<{ message_id: string }> {
-    const payload: Record<string, unknown> =
-      typeof content === 'string' ? { text: content, type: 'text' } : { type: 'text', ...content };
-    const messageId = options.messageId ?? (payload.message_id as string | undefined) ?? this.#newId();
-    payload.message_id = messageId;
-    if (options.senderFullname !== undefined) payload.sender_fullname = options.senderFullname;
-    if (options.recipientFullname !== undefined) payload.recipient_fullname = options.recipientFullname;
-    if (options.attributes !== undefined) payload.attributes = options.attributes;
-    if (options.group) {
-      payload.channel_type = 'group';
-      if (typeof options.group === 'object') {
-        const members = Object.fromEntries(options.group.members.map((member) => [member, 1]));
-        payload.group = {
-          members,
-          ...(options.group.name === undefined ? {} : { name: options.group.name }),
-        };
-      }
-    }
+    const messageId =
+      options.messageId ??
+      (typeof content === 'object' && typeof content.message_id === 'string'
+        ? content.message_id
+        : undefined) ??
+      this.#newId();
+    const payload = outgoingPayload(to, content, messageId, options);
     const topic = this.#topic({ kind: 'outgoing', app: this.appId, user: this.userId, recipient: to });
     await this.#enqueue(messageId, topic, payload);
     return { message_id: messageId };
+  }
+
+  /** A direct message to a user: never delivered to a group, whatever groups exist. */
+  sendDirect(
+    userId: string,
+    content: MessageContent,
+    options: Omit<SendOptions, 'group'> = {},
+  ): Promise<{ message_id: string }> {
+    return this.sendMessage(userId, content, { ...options, group: false });
+  }
+
+  /** A message to a group (with `members` in `options.group`: created inline on first use). */
+  sendGroup(
+    groupId: string,
+    content: MessageContent,
+    options: Omit<SendOptions, 'group'> & { group?: { members: readonly string[]; name?: string } } = {},
+  ): Promise<{ message_id: string }> {
+    return this.sendMessage(groupId, content, { ...options, group: options.group ?? true });
   }
 
   /** Marks the conversation read (unread count 0, watermark to its last message). */
@@ -401,7 +419,8 @@ export class MercurioClient {
   #deliver(conversWith: string, message: MessageCopy, source: MessageSource): boolean {
     if (!this.#dedupe.first(message.message_id)) return false;
     if (typeof message.seq === 'number') this.#tracker.observe(conversWith, message.seq);
-    this.#emitter.emit('message', { conversWith, message, source });
+    const kind = conversationKindOf(message.channel_type, conversWith);
+    this.#emitter.emit('message', { conversWith, kind, message, source });
     return true;
   }
 

@@ -1,4 +1,5 @@
 import type {
+  ConversationKind,
   ConversationView,
   GroupPayload,
   MessageCopy,
@@ -22,6 +23,12 @@ export type MessageSource = 'live' | 'gap-fill';
 
 export interface MessageAdded {
   conversWith: string;
+  /**
+   * The conversation's kind: the message's `channel_type` (stamped by the server on every copy),
+   * or Chat21's id rule for copies without one. A direct and a group conversation may share an
+   * id; an app keys conversations by (kind, conversWith) so that one can never turn into the other.
+   */
+  kind: ConversationKind;
   message: MessageCopy;
   source: MessageSource;
 }

@@ -12,5 +12,7 @@ export { connect, createClient, MercurioConnectError } from './connect.js';
 export { Dedupe } from './dedupe.js';
 export * from './events.js';
 export type { ConnectOptions, MessageContent, SendOptions } from './options.js';
+export { outgoingPayload } from './outgoing.js';
 export { memoryStorage, type OutboxEntry, type OutboxStorage } from './outbox.js';
 export { readClaims, type TokenClaims } from './token.js';
+export { type ConversationKind, conversationKindOf } from '@mercurio/protocol';

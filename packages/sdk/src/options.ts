@@ -38,7 +38,11 @@ export interface ConnectOptions {
 export type MessageContent = string | (OutgoingMessage & Record<string, unknown>);
 
 export interface SendOptions {
-  /** A group message; with `members`, an inline group created on first use. */
+  /**
+   * The message's kind: a group message (`true`; with `members`, an inline group created on first
+   * use) or a direct one (`false`). Unset: direct, unless the content says `channel_type: "group"`
+   * or `to` is a group-form id (`group-…`). The payload always carries `channel_type`.
+   */
   group?: boolean | { members: readonly string[]; name?: string };
   /** Your own UUID (e.g. for optimistic display); one is generated otherwise. */
   messageId?: string;
