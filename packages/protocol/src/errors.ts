@@ -65,8 +65,7 @@ export const ERROR_CODES = {
   },
   rate_limited: {
     status: 429,
-    description:
-      'The user sent more than their limit allows in the current window (messages, receipts/typing/presence, groups created); retry after `retry_after_ms` (HTTP: the `Retry-After` header, in seconds).',
+    description: 'Too many messages, signals or new groups in the window; retry after `retry_after_ms` (`Retry-After`).',
   },
 } as const satisfies Record<string, { status: number; description: string }>;
 

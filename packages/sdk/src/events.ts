@@ -62,6 +62,8 @@ export interface MercurioErrorEvent {
   message: string;
   topic?: string;
   message_id?: string;
+  /** `rate_limited`: wait this long (ms) before sending again. */
+  retry_after_ms?: number;
   timestamp: number;
   cause?: unknown;
 }

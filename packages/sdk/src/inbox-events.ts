@@ -48,6 +48,7 @@ export function emitInboxEvent(emitter: Emitter, topic: Topic, payload: Record<s
         timestamp: typeof payload.timestamp === 'number' ? payload.timestamp : Date.now(),
         ...(typeof payload.topic === 'string' ? { topic: payload.topic } : {}),
         ...(typeof payload.message_id === 'string' ? { message_id: payload.message_id } : {}),
+        ...(typeof payload.retry_after_ms === 'number' ? { retry_after_ms: payload.retry_after_ms } : {}),
       });
       return;
     default:

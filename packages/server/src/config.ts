@@ -1,6 +1,7 @@
 import { checkAppId } from '@mercurio/protocol';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import type { AbuseLimitSettings } from './limits/settings.js';
 import type { LogLevel } from './logger.js';
 import { toEndpoints, WebhookEndpointsSchema, type WebhookSettings } from './webhooks/settings.js';
 
@@ -29,6 +30,8 @@ export interface Config {
   readonly http: HttpSettings;
   /** Undefined when no webhook endpoint is configured. */
   readonly webhooks: WebhookSettings | undefined;
+  /** Per-user abuse limits (messages, signals, groups created per window). */
+  readonly limits: AbuseLimitSettings;
   readonly senderNames: SenderNameSettings;
 }
 
@@ -161,6 +164,14 @@ const schema = z.object({
   MERCURIO_WEBHOOK_RETRY_MAX_MS: int(10, 24 * 3_600_000).default(300_000),
   MERCURIO_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   MERCURIO_WEBHOOK_POLL_MS: int(10, 60_000).default(500),
+  // Abuse limits per (app, user) and fixed window; 0 turns a limit off. Far above a person's pace.
+  MERCURIO_RATE_MESSAGES: int(0, 1_000_000).default(300),
+  MERCURIO_RATE_MESSAGES_WINDOW_SECONDS: int(1, 86_400).default(60),
+  MERCURIO_RATE_SIGNALS: int(0, 1_000_000).default(1200),
+  MERCURIO_RATE_SIGNALS_WINDOW_SECONDS: int(1, 86_400).default(60),
+  MERCURIO_RATE_GROUPS: int(0, 1_000_000).default(60),
+  MERCURIO_RATE_GROUPS_WINDOW_SECONDS: int(1, 86_400).default(3600),
+  MERCURIO_RATE_EXEMPT_USERS: z.string().default(''),
   // Trusted sender names: a changed profile name shows on messages after at most this long.
   MERCURIO_SENDER_NAME_CACHE_MS: int(0, 3_600_000).default(5000),
 });
@@ -229,6 +240,14 @@ export function loadConfig(env: Environment): Config {
       corsOrigins: corsOrigins(e.MERCURIO_HTTP_CORS_ORIGINS, e.MERCURIO_DEV),
     },
     webhooks: webhookSettings(e),
+    limits: {
+      messages: { points: e.MERCURIO_RATE_MESSAGES, windowSeconds: e.MERCURIO_RATE_MESSAGES_WINDOW_SECONDS },
+      signals: { points: e.MERCURIO_RATE_SIGNALS, windowSeconds: e.MERCURIO_RATE_SIGNALS_WINDOW_SECONDS },
+      groups: { points: e.MERCURIO_RATE_GROUPS, windowSeconds: e.MERCURIO_RATE_GROUPS_WINDOW_SECONDS },
+      exemptUsers: e.MERCURIO_RATE_EXEMPT_USERS.split(',')
+        .map((user) => user.trim())
+        .filter((user) => user !== ''),
+    },
     senderNames: { cacheMs: e.MERCURIO_SENDER_NAME_CACHE_MS },
   });
 }

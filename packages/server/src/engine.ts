@@ -8,6 +8,7 @@ import { RabbitBus } from './bus/rabbitmq-bus.js';
 import type { Config } from './config.js';
 import { buildHttpApp } from './http/app.js';
 import { serveWebApp } from './http/web-app.js';
+import { type AbuseLimits, RateLimits } from './limits/abuse-limits.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { Router } from './router/router.js';
@@ -32,6 +33,8 @@ export interface Engine {
   store: Store;
   bus: Bus;
   metrics: Metrics;
+  /** Per-user abuse limits, shared by the router and the HTTP API of this process. */
+  limits: AbuseLimits;
   router: Router | undefined;
   webhooks: WebhookWorker | undefined;
   http: FastifyInstance | undefined;
@@ -65,6 +68,13 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     const bus = await openBus(config, log, parts);
     cleanup.push(() => bus.close());
     const metrics = createMetrics();
+    // Counters in PostgreSQL are shared by every process; the embedded engine is one process.
+    const limits = new RateLimits(
+      config.limits,
+      config.postgres ? { kind: 'postgres', db } : { kind: 'memory' },
+      log.child({ component: 'limits' }),
+    );
+    cleanup.push(() => limits.close());
 
     let router: Router | undefined;
     let webhooks: WebhookWorker | undefined;
@@ -91,6 +101,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
           webhooks: outbox,
           metrics,
           senderNames,
+          limits,
         },
         bus,
       );
@@ -105,7 +116,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     let http: FastifyInstance | undefined;
     let httpUrl: string | undefined;
     if (parts.http) {
-      http = buildHttpApp({ settings: config.http, jwt, store, bus, log });
+      http = buildHttpApp({ settings: config.http, jwt, store, bus, log, limits });
       if (bus instanceof EmbeddedBus) bus.attachWebSocket(http.server, '/ws');
       const registry = metrics.registry;
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
@@ -122,6 +133,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       store,
       bus,
       metrics,
+      limits,
       router,
       webhooks,
       http,

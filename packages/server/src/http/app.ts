@@ -76,7 +76,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       origin: settings.corsOrigins === '*' ? '*' : [...settings.corsOrigins],
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['Authorization', 'Content-Type'],
-      exposedHeaders: [ERROR_CODE_HEADER],
+      exposedHeaders: [ERROR_CODE_HEADER, 'Retry-After'],
       maxAge: 600,
     });
   }

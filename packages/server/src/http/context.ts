@@ -11,6 +11,7 @@ import type { JWTPayload } from 'jose';
 import type { JwtSettings } from '../auth/tokens.js';
 import type { Bus } from '../bus/bus.js';
 import type { HttpSettings } from '../config.js';
+import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 
@@ -21,6 +22,8 @@ export interface HttpDeps {
   store: Store;
   bus: Bus;
   log: Logger;
+  /** Per-user abuse limits: HTTP sends and groups created (429 with Retry-After). */
+  limits: Pick<AbuseLimits, 'take'>;
   now?: () => number;
   newId?: () => string;
 }

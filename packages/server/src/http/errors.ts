@@ -120,6 +120,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
       'HTTP request refused',
     );
   }
+  const retryAfterMs = refusal.error.details?.retry_after_ms;
+  if (typeof retryAfterMs === 'number') reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
   return reply
     .code(response.status)
     .header(ERROR_CODE_HEADER, refusal.error.code)

@@ -1,6 +1,7 @@
 import type { Topic, TopicKind, TopicOf } from '@mercurio/protocol';
 import type { Publication } from '../bus/bus.js';
 import type { RouterSettings } from '../config.js';
+import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/store.js';
@@ -17,6 +18,8 @@ export interface RouterContext {
   /** Which webhook events to write, for which endpoints. */
   webhooks: WebhookOutbox;
   metrics: Pick<Metrics, 'routerStage'>;
+  /** Per-user abuse limits (messages, signals, groups created). */
+  limits: Pick<AbuseLimits, 'take'>;
   /** The display names the server trusts, put on messages and typing events. */
   senderNames: Pick<SenderNames, 'nameOf'>;
 }

@@ -9,6 +9,7 @@ import {
 } from '@mercurio/protocol';
 import type { Bus, ConsumerSpec, InboundMessage, Publication } from '../bus/bus.js';
 import { isMercurioError, type MercurioError } from '../errors.js';
+import { admit } from './admission.js';
 import { type Pipeline, type Pipelines, type RouterContext, senderOf } from './context.js';
 import { clientMessageId } from './decode.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -158,6 +159,7 @@ export class Router {
 
   async #run(pipeline: Pipeline<TopicKind>, topic: Topic, message: InboundMessage): Promise<Publication[]> {
     try {
+      await admit(this.#ctx.limits, topic, message.body);
       const events = await pipeline.run(this.#ctx, {
         topic,
         body: message.body,
@@ -188,6 +190,7 @@ export class Router {
         formatTopic(topic, 'mqtt'),
         message,
         this.#ctx.now(),
+        error.details?.retry_after_ms,
       ),
     ];
   }
@@ -211,10 +214,12 @@ function errorEvent(
   topic: string,
   message: InboundMessage,
   now: number,
+  retryAfterMs?: unknown,
 ): Publication {
   const event: ErrorEvent = { code, message: reason, topic, timestamp: now };
   const messageId = clientMessageId(message.body);
   if (messageId) event.message_id = messageId;
+  if (typeof retryAfterMs === 'number') event.retry_after_ms = retryAfterMs;
   return { topic: { kind: 'error', app, user }, payload: event };
 }
 

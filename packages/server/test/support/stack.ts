@@ -144,6 +144,7 @@ export class TestStack {
       store: router.store,
       bus: router.bus,
       log: createLogger(this.config.logLevel),
+      limits: router.limits,
       ...deps,
     });
     this.#apps.push(app);
