@@ -21,6 +21,8 @@ if [ "${1:-}" = "services" ]; then
 fi
 
 if [ -z "${MERCURIO_AMQP_URL:-}" ]; then
+  # The local broker verifies tokens with the operator's secret when one is set.
+  if [ -n "${MERCURIO_JWT_SECRET:-}" ]; then export MERCURIO_SVC_JWT_SECRET="$MERCURIO_JWT_SECRET"; fi
   eval "$(bash scripts/services.sh start)"
   export MERCURIO_AMQP_URL="$MERCURIO_TEST_AMQP_URL"
   export MERCURIO_DATABASE_URL="${MERCURIO_DATABASE_URL:-$MERCURIO_TEST_PG_URL}"

@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import { type Config, STRONG_SECRET_LENGTH } from './config.js';
 import type { Engine } from './engine.js';
 
 /** What a person starting Mercurio needs to know: where it listens and how to get in. */
@@ -23,6 +23,13 @@ export function banner(config: Config, engine: Engine, secretFile: string | unde
     lines.push(
       `  or, dev only         curl -s -X POST ${api}/v1/apps/tilechat/dev/login -H 'content-type: application/json' -d '{"user_id":"alice"}'`,
       '  DEV MODE: the login above gives anyone a token for any user. Never use MERCURIO_DEV in production.',
+    );
+  }
+  if (config.jwt.weakSecret) {
+    lines.push(
+      `  WEAK JWT SECRET      MERCURIO_JWT_SECRET has ${config.jwt.secret.length} characters (fewer than ${STRONG_SECRET_LENGTH}), allowed by`,
+      '                       MERCURIO_JWT_ALLOW_WEAK_SECRET: whoever guesses it can sign tokens for any user.',
+      '                       Move to a random secret of 32+ characters as soon as your clients allow it.',
     );
   }
   if (secretFile) lines.push(`  JWT secret           generated for development, kept in ${secretFile}`);

@@ -13,6 +13,11 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly jwt: {
     readonly secret: string;
+    /**
+     * Shorter than 32 characters, allowed only by MERCURIO_JWT_ALLOW_WEAK_SECRET (an existing
+     * Chat21 deployment's secret): anyone who guesses it can sign tokens for any user.
+     */
+    readonly weakSecret: boolean;
     readonly resourceServerId: string;
     readonly serviceTokenTtlSeconds: number;
   };
@@ -28,11 +33,26 @@ export interface Config {
   readonly dev: boolean;
   readonly router: RouterSettings;
   readonly http: HttpSettings;
+  readonly web: WebAppSettings;
   /** Undefined when no webhook endpoint is configured. */
   readonly webhooks: WebhookSettings | undefined;
   /** Per-user abuse limits (messages, signals, groups created per window). */
   readonly limits: AbuseLimitSettings;
   readonly senderNames: SenderNameSettings;
+  readonly mqttClients: MqttClientLimitSettings;
+}
+
+/**
+ * What one MQTT client may cost the embedded broker (RabbitMQ's own settings and policies are in
+ * docs/operations.md).
+ */
+export interface MqttClientLimitSettings {
+  /** Largest MQTT packet: the router's payload limit plus room for the topic and header. */
+  readonly maxPacketBytes: number;
+  /** Bytes waiting for a client that does not read before it is disconnected. */
+  readonly maxOutgoingBytes: number;
+  /** Concurrent connections per user; more are refused at CONNECT. */
+  readonly maxConnectionsPerUser: number;
 }
 
 /** Trusted display names (user profiles) as the router puts them on messages and typing events. */
@@ -82,6 +102,8 @@ export interface HttpSettings {
   /** Most members a group may have when created or changed over the API. */
   readonly groupMaxMembers: number;
   readonly bodyLimitBytes: number;
+  /** The router's payload limit (MERCURIO_MAX_PAYLOAD_BYTES): a message sent over HTTP must fit it too. */
+  readonly maxMessageBytes: number;
   /** Lifetime of user tokens issued by the admin endpoint, unless the request asks for less/more. */
   readonly userTokenTtlSeconds: number;
   readonly userTokenMaxTtlSeconds: number;
@@ -94,14 +116,51 @@ export interface HttpSettings {
   readonly corsOrigins: readonly string[] | '*';
 }
 
+/**
+ * The web chat app and its widget (src/http/web-app.ts): the endpoints it is told to use, and who
+ * may frame it. The app takes endpoints only from here (or its own origin), never from its address.
+ */
+export interface WebAppSettings {
+  /** The HTTP API's public URL for the app; undefined: the page's origin + the API's base path. */
+  readonly apiUrl: string | undefined;
+  /** The MQTT WebSocket's public URL (e.g. RabbitMQ's Web-MQTT); undefined: the page's origin + /ws. */
+  readonly mqttUrl: string | undefined;
+  /**
+   * Origins whose pages may frame the app (host pages of the widget; CSP frame-ancestors): a
+   * list, every origin ('*'), or none. Default: MERCURIO_HTTP_CORS_ORIGINS (every origin in dev mode).
+   */
+  readonly frameAncestors: readonly string[] | '*';
+}
+
+/** HS256 secrets shorter than this are refused unless MERCURIO_JWT_ALLOW_WEAK_SECRET is set. */
+export const STRONG_SECRET_LENGTH = 32;
+
 /** Where the embedded engine keeps its data unless MERCURIO_DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = './data';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A comma-separated list of web origins, or '*'. */
+const originList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
+  )
+  .refine(
+    (origins) => origins.every((origin) => origin === '*' || /^https?:\/\/[^/?#\s]+$/.test(origin)),
+    "must be '*' or a comma-separated list of origins such as https://app.example.com",
+  );
+
 const schema = z.object({
   MERCURIO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  MERCURIO_JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  MERCURIO_JWT_SECRET: z.string().min(1, 'must not be empty'),
+  MERCURIO_JWT_ALLOW_WEAK_SECRET: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
   MERCURIO_JWT_RESOURCE_SERVER_ID: z.string().min(1).default('rabbitmq'),
   MERCURIO_SERVICE_TOKEN_TTL_SECONDS: int(60, 7 * 24 * 3600).default(3600),
   MERCURIO_AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
@@ -142,21 +201,13 @@ const schema = z.object({
   MERCURIO_PRESENCE_MAX: int(1, 10_000).default(500),
   MERCURIO_GROUP_MAX_MEMBERS: int(1, 100_000).default(1000),
   MERCURIO_HTTP_BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
-  MERCURIO_HTTP_CORS_ORIGINS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((origin) => origin.trim())
-        .filter((origin) => origin !== ''),
-    )
-    .refine(
-      (origins) => origins.every((origin) => origin === '*' || /^https?:\/\/[^/?#\s]+$/.test(origin)),
-      "must be '*' or a comma-separated list of origins such as https://app.example.com",
-    )
-    .optional(),
+  MERCURIO_HTTP_CORS_ORIGINS: originList.optional(),
   MERCURIO_USER_TOKEN_TTL_SECONDS: int(60, 366 * 24 * 3600).default(24 * 3600),
   MERCURIO_USER_TOKEN_MAX_TTL_SECONDS: int(60, 366 * 24 * 3600).default(30 * 24 * 3600),
+  // Web app: where it connects, who may frame it (src/http/web-app.ts).
+  MERCURIO_WEB_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MERCURIO_WEB_MQTT_URL: z.url({ protocol: /^wss?$/ }).optional(),
+  MERCURIO_WEB_FRAME_ANCESTORS: originList.optional(),
   MERCURIO_WEBHOOKS: z.string().optional(),
   MERCURIO_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   MERCURIO_WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(15),
@@ -174,6 +225,9 @@ const schema = z.object({
   MERCURIO_RATE_EXEMPT_USERS: z.string().default(''),
   // Trusted sender names: a changed profile name shows on messages after at most this long.
   MERCURIO_SENDER_NAME_CACHE_MS: int(0, 3_600_000).default(5000),
+  // Embedded broker: what one MQTT client may cost (a stuck reader, connections per user).
+  MERCURIO_MQTT_MAX_OUTGOING_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  MERCURIO_MQTT_MAX_CONNECTIONS_PER_USER: int(1, 100_000).default(32),
 });
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -188,6 +242,14 @@ export function loadConfig(env: Environment): Config {
     throw new ConfigError(`${setting} ${message}`);
   }
   const e = parsed.data;
+  const weakSecret = e.MERCURIO_JWT_SECRET.length < STRONG_SECRET_LENGTH;
+  if (weakSecret && !e.MERCURIO_JWT_ALLOW_WEAK_SECRET) {
+    throw new ConfigError(
+      `MERCURIO_JWT_SECRET must be at least ${STRONG_SECRET_LENGTH} characters (it has ` +
+        `${e.MERCURIO_JWT_SECRET.length}); to keep an existing shorter secret and the tokens signed ` +
+        'with it (a Chat21 or Tiledesk deployment), set MERCURIO_JWT_ALLOW_WEAK_SECRET=true',
+    );
+  }
   if (e.MERCURIO_USER_TOKEN_TTL_SECONDS > e.MERCURIO_USER_TOKEN_MAX_TTL_SECONDS) {
     throw new ConfigError(
       'MERCURIO_USER_TOKEN_TTL_SECONDS must not exceed MERCURIO_USER_TOKEN_MAX_TTL_SECONDS',
@@ -201,6 +263,7 @@ export function loadConfig(env: Environment): Config {
     logLevel: e.MERCURIO_LOG_LEVEL,
     jwt: {
       secret: e.MERCURIO_JWT_SECRET,
+      weakSecret,
       resourceServerId: e.MERCURIO_JWT_RESOURCE_SERVER_ID,
       serviceTokenTtlSeconds: e.MERCURIO_SERVICE_TOKEN_TTL_SECONDS,
     },
@@ -233,6 +296,7 @@ export function loadConfig(env: Environment): Config {
       presenceMax: e.MERCURIO_PRESENCE_MAX,
       groupMaxMembers: e.MERCURIO_GROUP_MAX_MEMBERS,
       bodyLimitBytes: e.MERCURIO_HTTP_BODY_LIMIT_BYTES,
+      maxMessageBytes: e.MERCURIO_MAX_PAYLOAD_BYTES,
       userTokenTtlSeconds: e.MERCURIO_USER_TOKEN_TTL_SECONDS,
       userTokenMaxTtlSeconds: e.MERCURIO_USER_TOKEN_MAX_TTL_SECONDS,
       devLogin: e.MERCURIO_DEV,
@@ -240,6 +304,15 @@ export function loadConfig(env: Environment): Config {
       corsOrigins: corsOrigins(e.MERCURIO_HTTP_CORS_ORIGINS, e.MERCURIO_DEV),
     },
     webhooks: webhookSettings(e),
+    web: {
+      apiUrl: e.MERCURIO_WEB_API_URL,
+      mqttUrl: e.MERCURIO_WEB_MQTT_URL,
+      // The widget's host pages are the host applications that call the API: the CORS origins.
+      frameAncestors: corsOrigins(
+        e.MERCURIO_WEB_FRAME_ANCESTORS ?? e.MERCURIO_HTTP_CORS_ORIGINS,
+        e.MERCURIO_DEV,
+      ),
+    },
     limits: {
       messages: { points: e.MERCURIO_RATE_MESSAGES, windowSeconds: e.MERCURIO_RATE_MESSAGES_WINDOW_SECONDS },
       signals: { points: e.MERCURIO_RATE_SIGNALS, windowSeconds: e.MERCURIO_RATE_SIGNALS_WINDOW_SECONDS },
@@ -249,6 +322,12 @@ export function loadConfig(env: Environment): Config {
         .filter((user) => user !== ''),
     },
     senderNames: { cacheMs: e.MERCURIO_SENDER_NAME_CACHE_MS },
+    mqttClients: {
+      // A topic takes up to 65,535 bytes (its 2-byte length); the fixed header up to 5.
+      maxPacketBytes: e.MERCURIO_MAX_PAYLOAD_BYTES + 65_535 + 2 + 5 + 2,
+      maxOutgoingBytes: e.MERCURIO_MQTT_MAX_OUTGOING_BYTES,
+      maxConnectionsPerUser: e.MERCURIO_MQTT_MAX_CONNECTIONS_PER_USER,
+    },
   });
 }
 

@@ -31,6 +31,12 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger(config.logLevel);
+  if (config.jwt.weakSecret) {
+    log.warn(
+      { secretLength: config.jwt.secret.length },
+      'MERCURIO_JWT_SECRET is weak (allowed by MERCURIO_JWT_ALLOW_WEAK_SECRET): whoever guesses it can sign tokens for any user',
+    );
+  }
   const engine = await startEngine(config, log, {
     router: command.name !== 'api',
     http: command.name !== 'router',
