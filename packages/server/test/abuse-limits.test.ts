@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MercurioError } from '../src/errors.js';
+import { RateLimits } from '../src/limits/abuse-limits.js';
+import type { Logger } from '../src/logger.js';
+import type { SqlDatabase } from '../src/store/sql.js';
 import type { Received } from './support/mqtt-client.js';
 import { RouterProcess } from './support/router-process.js';
 import { ENGINES, TestStack } from './support/stack.js';
@@ -225,4 +229,32 @@ describe('abuse limits across router processes (rabbitmq)', () => {
     // Both routers took part (competing consumers), so a per-process budget would have let 2× through.
     expect(routers.every((router) => router.output.includes('message refused'))).toBe(true);
   }, 30_000);
+});
+
+describe('abuse limits when their database fails', () => {
+  it('fail over to this process’s memory with one warning: nothing is refused wrongly, a flooder is still stopped', async () => {
+    const warnings: unknown[] = [];
+    const log = { warn: (...args: unknown[]) => warnings.push(args) } as unknown as Logger;
+    const down = {
+      query: () => Promise.reject(new Error('connect ECONNREFUSED')),
+    } as unknown as SqlDatabase;
+    const budget = { points: 3, windowSeconds: 60 };
+    const limits = new RateLimits(
+      { messages: budget, signals: budget, groups: budget, exemptUsers: ['bot'] },
+      { kind: 'postgres', db: down },
+      log,
+    );
+    try {
+      for (let i = 0; i < 3; i++) await limits.take('message', 'app', 'mallory');
+      const refusal = await limits.take('message', 'app', 'mallory').catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(MercurioError);
+      expect((refusal as MercurioError).code).toBe('rate_limited');
+      expect((refusal as MercurioError).details?.retry_after_ms).toBeGreaterThan(0);
+      await limits.take('message', 'app', 'alice');
+      for (let i = 0; i < 10; i++) await limits.take('message', 'app', 'bot');
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await limits.close();
+    }
+  });
 });

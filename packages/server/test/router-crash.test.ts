@@ -14,7 +14,13 @@ const PER_PAIR = 1000;
 describe('a router killed with SIGKILL mid-stream loses nothing and duplicates nothing', () => {
   // Log at info so the child prints "router consuming" when it is ready.
   const stack = new TestStack('crash');
-  const routerEnv = { ...stack.routerEnv, MERCURIO_LOG_LEVEL: 'info', MERCURIO_PREFETCH: '100' };
+  // Each sender sends 1000 messages at once: far over the default abuse limit, which stays in the path.
+  const routerEnv = {
+    ...stack.routerEnv,
+    MERCURIO_LOG_LEVEL: 'info',
+    MERCURIO_PREFETCH: '100',
+    MERCURIO_RATE_MESSAGES: '1000000',
+  };
   let router = new RouterProcess(routerEnv);
   const clients = new Map<string, TestClient>();
 
