@@ -71,6 +71,19 @@ describe('HTTP API: conversations and messages', () => {
     expect(rows).toEqual([{ sender: 'alice', recipient: 'bob' }]);
   });
 
+  it('#12 refuses with 413 a message the router could not take (it used to answer 200, then drop it)', async () => {
+    const limit = stack.config.router.maxPayloadBytes;
+    const res = await call('alice', 'POST', '/messages', {
+      sender_fullname: 'Alice',
+      recipient_id: 'bob',
+      recipient_fullname: 'Bob',
+      text: 'x'.repeat(limit),
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['x-mercurio-error']).toBe('payload_too_large');
+    expect(res.body).toContain(`the limit is ${limit}`);
+  });
+
   it('#12 lets an admin send as a bot, and refuses sender_id from a user', async () => {
     const res = await call('admin', 'POST', '/messages', {
       sender_id: 'bot-1',
@@ -125,7 +138,7 @@ describe('HTTP API: conversations and messages', () => {
     const now = Date.now();
     await store.createGroupIfAbsent({
       app: stack.app,
-      uid: 'closed',
+      uid: 'group-closed',
       name: 'Closed',
       owner: 'bob',
       members: ['bob'],
@@ -136,7 +149,7 @@ describe('HTTP API: conversations and messages', () => {
     });
     const outsider = await call('alice', 'POST', '/messages', {
       sender_fullname: 'A',
-      recipient_id: 'closed',
+      recipient_id: 'group-closed',
       recipient_fullname: 'G',
       text: 'let me in',
     });
@@ -230,7 +243,7 @@ describe('HTTP API: conversations and messages', () => {
     const other = await call('alice', 'GET', '/carol/conversations/dave/messages');
     expect(other.statusCode).toBe(401);
     // Asking for a conversation alice is not part of through her own path gives her own (empty) one.
-    expect((await call('alice', 'GET', '/alice/conversations/closed/messages')).json()).toEqual({
+    expect((await call('alice', 'GET', '/alice/conversations/group-closed/messages')).json()).toEqual({
       success: true,
       result: [],
     });
