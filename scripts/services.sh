@@ -289,6 +289,7 @@ rmq_start() {
         port_open "$MQTT_PORT" && port_open "$WS_PORT" && port_open "$AMQP_PORT" && break
         sleep 0.25
       done
+      rmq_policies
       log "RabbitMQ ready in $(elapsed "$t0")"
       return 0
     fi
@@ -306,6 +307,15 @@ rmq_start() {
     fi
   done
   die "RabbitMQ failed to start; logs in $RMQ_DIR/log"
+}
+
+# Bounds what waits for one MQTT client (docs/operations.md): the queue of a client that does not read
+# keeps its newest messages only (drop-head); clients gap-fill older ones from history. Idempotent.
+MQTT_QUEUE_MAX_BYTES="${MERCURIO_SVC_MQTT_QUEUE_MAX_BYTES:-16777216}"
+rmq_policies() {
+  rmqctl_t 30 -q set_policy --apply-to queues mqtt-subscriptions '^mqtt-subscription-' \
+    "{\"max-length-bytes\":$MQTT_QUEUE_MAX_BYTES,\"max-length\":100000,\"overflow\":\"drop-head\"}" >/dev/null ||
+    die "could not set the MQTT subscription queue policy"
 }
 
 rmq_stop() {
@@ -503,7 +513,7 @@ cmd_start() {
     pg_job=$!
   fi
   local rmq_rc=0
-  if ((rmq_up)); then log "RabbitMQ already running"; else (rmq_start) || rmq_rc=$?; fi
+  if ((rmq_up)); then log "RabbitMQ already running"; rmq_policies; else (rmq_start) || rmq_rc=$?; fi
   if [[ -n "$pg_job" ]]; then wait "$pg_job" || die "PostgreSQL failed to start"; fi
   ((rmq_rc == 0)) || die "RabbitMQ failed to start"
   log "services ready in $(elapsed "$t0") (state in $DIR)"

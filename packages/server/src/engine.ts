@@ -164,6 +164,7 @@ async function openBus(config: Config, log: Logger, parts: EngineParts): Promise
       jwt,
       tcp: { port: config.mqtt.port, host: config.mqtt.host },
       retryDelayMs: config.router.retryDelayMs,
+      limits: config.mqttClients,
       log: log.child({ component: 'mqtt' }),
     });
   }
