@@ -83,9 +83,11 @@ describe.each(ENGINES)('broker abuse (%s)', (engine) => {
         mallory.publish(stack.outgoing('mallory', 'bob2'), { text, type: 'text' }).catch(() => {});
         await mallory.waitForClose(10_000);
       }
-      await stack.client('alice2', { subscribe: false }).then((alice) =>
-        alice.publish(stack.outgoing('alice2', 'bob2'), { text: 'after the big ones', type: 'text' }),
-      );
+      await stack
+        .client('alice2', { subscribe: false })
+        .then((alice) =>
+          alice.publish(stack.outgoing('alice2', 'bob2'), { text: 'after the big ones', type: 'text' }),
+        );
       await bob.waitFor(addedFor('bob2', 'alice2'));
       expect(bob.received.filter(addedFor('bob2', 'mallory'))).toEqual([]);
     },
