@@ -79,6 +79,11 @@ export interface RouterSettings {
   readonly presencePeerLimit: number;
   /** Delay before a message whose processing failed is handed back to the broker. */
   readonly retryDelayMs: number;
+  // Poison messages (docs/architecture.md, "Retries and dead letters").
+  /** Deepest nesting of objects and arrays accepted in a payload (the store's JSON code recurses). */
+  readonly maxPayloadDepth: number;
+  /** Attempts at a message failing with a data error (it can never succeed) before it is dead-lettered. */
+  readonly dataErrorAttempts: number;
 }
 
 /** The HTTP API (src/http): where it listens and the limits of its pages. */
@@ -104,6 +109,8 @@ export interface HttpSettings {
   readonly bodyLimitBytes: number;
   /** The router's payload limit (MERCURIO_MAX_PAYLOAD_BYTES): a message sent over HTTP must fit it too. */
   readonly maxMessageBytes: number;
+  /** Deepest nesting of objects and arrays in a JSON body (MERCURIO_MAX_PAYLOAD_DEPTH, as for MQTT). */
+  readonly maxJsonDepth: number;
   /** Lifetime of user tokens issued by the admin endpoint, unless the request asks for less/more. */
   readonly userTokenTtlSeconds: number;
   readonly userTokenMaxTtlSeconds: number;
@@ -183,6 +190,9 @@ const schema = z.object({
   MERCURIO_MAX_PAYLOAD_BYTES: int(256, 16 * 1024 * 1024).default(64 * 1024),
   MERCURIO_PRESENCE_PEER_LIMIT: int(0, 100_000).default(1000),
   MERCURIO_RETRY_DELAY_MS: int(0, 60_000).default(1000),
+  // Poison messages: Chat21 clients nest attributes 2–3 levels; thousands of levels stall the store.
+  MERCURIO_MAX_PAYLOAD_DEPTH: int(2, 1000).default(32),
+  MERCURIO_DATA_ERROR_ATTEMPTS: int(1, 10).default(2),
   // HTTP API
   MERCURIO_HTTP_PORT: int(0, 65_535).default(8004),
   MERCURIO_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -283,6 +293,8 @@ export function loadConfig(env: Environment): Config {
       maxPayloadBytes: e.MERCURIO_MAX_PAYLOAD_BYTES,
       presencePeerLimit: e.MERCURIO_PRESENCE_PEER_LIMIT,
       retryDelayMs: e.MERCURIO_RETRY_DELAY_MS,
+      maxPayloadDepth: e.MERCURIO_MAX_PAYLOAD_DEPTH,
+      dataErrorAttempts: e.MERCURIO_DATA_ERROR_ATTEMPTS,
     },
     http: {
       port: e.MERCURIO_HTTP_PORT,
@@ -297,6 +309,7 @@ export function loadConfig(env: Environment): Config {
       groupMaxMembers: e.MERCURIO_GROUP_MAX_MEMBERS,
       bodyLimitBytes: e.MERCURIO_HTTP_BODY_LIMIT_BYTES,
       maxMessageBytes: e.MERCURIO_MAX_PAYLOAD_BYTES,
+      maxJsonDepth: e.MERCURIO_MAX_PAYLOAD_DEPTH,
       userTokenTtlSeconds: e.MERCURIO_USER_TOKEN_TTL_SECONDS,
       userTokenMaxTtlSeconds: e.MERCURIO_USER_TOKEN_MAX_TTL_SECONDS,
       devLogin: e.MERCURIO_DEV,

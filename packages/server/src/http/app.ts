@@ -3,7 +3,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { MercurioError } from '../errors.js';
-import { holdsNul, NUL_REFUSAL } from '../storable-json.js';
+import { unstorableReason } from '../storable-json.js';
 import { createVerifier, tokenOf } from './auth.js';
 import type { HttpContext, HttpDeps, ZodApp } from './context.js';
 import { ERROR_CODE_HEADER, sendError } from './errors.js';
@@ -64,8 +64,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     } catch {
       return done(new MercurioError('invalid_json', 'the request body is not valid JSON'), undefined);
     }
-    if (holdsNul(text, json))
-      return done(new MercurioError('invalid_payload', `the request body ${NUL_REFUSAL}`), undefined);
+    // What the store cannot take is refused here, for every route, rather than failing later (500).
+    const unstorable = unstorableReason(text, json, settings.maxJsonDepth);
+    if (unstorable)
+      return done(new MercurioError('invalid_payload', `the request body ${unstorable}`), undefined);
     done(null, json);
   });
 

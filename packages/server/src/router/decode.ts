@@ -1,9 +1,20 @@
 import type { z } from 'zod';
 import { MercurioError } from '../errors.js';
-import { holdsNul, NUL_REFUSAL } from '../storable-json.js';
+import { unstorableReason } from '../storable-json.js';
 
-/** Parses an inbound payload: size first (cheap), then JSON, then the schema. */
-export function decodePayload<S extends z.ZodType>(body: Buffer, schema: S, maxBytes: number): z.infer<S> {
+/** What an inbound payload may be (RouterSettings carries them). */
+export interface PayloadLimits {
+  readonly maxPayloadBytes: number;
+  readonly maxPayloadDepth: number;
+}
+
+/** Parses an inbound payload: size first (cheap), then JSON, what the store can take, then the schema. */
+export function decodePayload<S extends z.ZodType>(
+  body: Buffer,
+  schema: S,
+  limits: PayloadLimits,
+): z.infer<S> {
+  const maxBytes = limits.maxPayloadBytes;
   if (body.length > maxBytes) {
     throw new MercurioError('payload_too_large', `payload is ${body.length} bytes; the limit is ${maxBytes}`);
   }
@@ -14,7 +25,8 @@ export function decodePayload<S extends z.ZodType>(body: Buffer, schema: S, maxB
   } catch {
     throw new MercurioError('invalid_json', 'payload is not valid JSON');
   }
-  if (holdsNul(text, json)) throw new MercurioError('invalid_payload', `payload ${NUL_REFUSAL}`);
+  const unstorable = unstorableReason(text, json, limits.maxPayloadDepth);
+  if (unstorable) throw new MercurioError('invalid_payload', `payload ${unstorable}`);
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -11,7 +11,7 @@ import { decodePayload } from '../decode.js';
 export const conversationUpdatePipeline: Pipeline<'conversationUpdate'> = {
   orderKey: (topic) => `${topic.app}/c/${topic.user}/${topic.conversWith}`,
   async run(ctx, { topic, body }) {
-    const patch = decodePayload(body, ConversationPatchSchema, ctx.settings.maxPayloadBytes);
+    const patch = decodePayload(body, ConversationPatchSchema, ctx.settings);
     if (patch.is_new === undefined) {
       throw new MercurioError(
         'invalid_payload',

@@ -13,7 +13,7 @@ import { decodePayload } from '../decode.js';
 export const groupUpdatePipeline: Pipeline<'groupsUpdate'> = {
   orderKey: (topic) => `${topic.app}/g`,
   async run(ctx, { topic, body }) {
-    const command = decodePayload(body, GroupUpdateCommandSchema, ctx.settings.maxPayloadBytes);
+    const command = decodePayload(body, GroupUpdateCommandSchema, ctx.settings);
     const groupId = command.group.uid;
     const check = checkId(groupId, 'group id');
     if (!check.ok) throw new MercurioError('invalid_id', check.reason);

@@ -13,7 +13,7 @@ const HistoryMessageSchema = z.looseObject({ message_id: z.string().min(1) });
 export const historyDeliveryPipeline: Pipeline<'historyDelivery'> = {
   orderKey: (topic) => `${topic.app}/h/${topic.user}/${topic.conversWith}`,
   async run(ctx, { topic, body }) {
-    const message = decodePayload(body, HistoryMessageSchema, ctx.settings.maxPayloadBytes);
+    const message = decodePayload(body, HistoryMessageSchema, ctx.settings);
     const { app, user, conversWith } = topic;
     return [
       {

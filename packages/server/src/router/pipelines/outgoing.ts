@@ -32,7 +32,7 @@ type OutgoingTopic = TopicOf<'outgoing'>;
 export const outgoingPipeline: Pipeline<'outgoing'> = {
   orderKey: (topic) => `${topic.app}/${conversationKey('direct', topic.user, topic.recipient)}`,
   async run(ctx, { topic, body }) {
-    const decoded = decodePayload(body, OutgoingMessageSchema, ctx.settings.maxPayloadBytes);
+    const decoded = decodePayload(body, OutgoingMessageSchema, ctx.settings);
     const payload = await withTrustedSender(ctx, topic, decoded);
     const senderProblem = topic.user === SYSTEM_SENDER ? undefined : userIdProblem(topic.user);
     if (senderProblem) throw new MercurioError('reserved_id', senderProblem);

@@ -13,7 +13,7 @@ import { decodePayload } from '../decode.js';
 export const presencePipeline: Pipeline<'presence'> = {
   orderKey: (topic) => `${topic.app}/p/${topic.user}`,
   async run(ctx, { topic, body, redelivered }) {
-    const payload = decodePayload(body, PresencePayloadSchema, ctx.settings.maxPayloadBytes);
+    const payload = decodePayload(body, PresencePayloadSchema, ctx.settings);
     const online = Boolean(payload.connected) && !payload.disconnected;
     const { app, user, clientId } = topic;
     const now = ctx.now();

@@ -16,7 +16,7 @@ type ReceiptTopic = TopicOf<'messageUpdate'>;
 export const receiptPipeline: Pipeline<'messageUpdate'> = {
   orderKey: (topic) => `${topic.app}/c/${topic.user}/${topic.conversWith}`,
   async run(ctx, { topic, body }) {
-    decodePayload(body, ReceiptSchema, ctx.settings.maxPayloadBytes);
+    decodePayload(body, ReceiptSchema, ctx.settings);
     const { app, user: reader, conversWith, messageId } = topic;
     const message = await ctx.store.findMessage(app, messageId);
     if (!message) throw new MercurioError('message_not_found', `no message ${messageId}`);

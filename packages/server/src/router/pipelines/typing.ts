@@ -11,7 +11,7 @@ import { decodePayload } from '../decode.js';
 export const typingPipeline: Pipeline<'typing'> = {
   orderKey: (topic) => `${topic.app}/t/${topic.user}/${topic.conversWith}`,
   async run(ctx, { topic, body }) {
-    const payload = decodePayload(body, TypingPayloadSchema, ctx.settings.maxPayloadBytes);
+    const payload = decodePayload(body, TypingPayloadSchema, ctx.settings);
     const { app, user, conversWith } = topic;
     // The writer's name is the one the server trusts, whatever the client put in writer_fullname.
     const writerFullname = await ctx.senderNames.nameOf(app, user);
