@@ -1,3 +1,4 @@
+export { type ConversationKind, conversationKindOf } from '@mercurio/protocol';
 export {
   Api,
   type ConversationPage,
@@ -12,7 +13,6 @@ export { connect, createClient, MercurioConnectError } from './connect.js';
 export { Dedupe } from './dedupe.js';
 export * from './events.js';
 export type { ConnectOptions, MessageContent, SendOptions } from './options.js';
-export { outgoingPayload } from './outgoing.js';
 export { memoryStorage, type OutboxEntry, type OutboxStorage } from './outbox.js';
+export { outgoingPayload } from './outgoing.js';
 export { readClaims, type TokenClaims } from './token.js';
-export { type ConversationKind, conversationKindOf } from '@mercurio/protocol';
