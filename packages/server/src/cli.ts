@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { checkAppId, checkId } from '@mercurio/protocol';
+import { checkAppId, checkId, userIdProblem } from '@mercurio/protocol';
 import { ConfigError } from './errors.js';
 
 export type Command =
@@ -39,6 +39,8 @@ export function parseCommand(argv: readonly string[]): Command {
     if (!app.ok) throw new ConfigError(`--app: ${app.reason}`);
     const user = checkId(values.user, 'user id');
     if (!user.ok) throw new ConfigError(`--user: ${user.reason}`);
+    const reserved = userIdProblem(user.value);
+    if (reserved) throw new ConfigError(`--user: ${reserved}`);
     const ttlSeconds = Number(values.ttl);
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)
       throw new ConfigError('--ttl must be a whole number of seconds');

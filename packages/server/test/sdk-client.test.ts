@@ -62,7 +62,8 @@ describe.each(ENGINES)('SDK against the real server (%s)', (engine) => {
     const m2 = await sdk.connect('gm2');
     const group = await owner.client.createGroup({ name: 'Team', members: ['gm1', 'gm2'] });
     const gid = group.uid;
-    await m1.waitFor('groupUpdated', (g) => g.groupId === gid);
+    // Members learn of a new group from its first (info) message, as Chat21 clients do.
+    await m1.waitFor('message', (m) => m.conversWith === gid && m.message.sender === 'system');
 
     const { message_id } = await m1.client.sendMessage(gid, 'hi team', { group: true });
     for (const user of [owner, m1, m2]) {

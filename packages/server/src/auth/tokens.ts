@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { serviceScopes, userScopes } from '@mercurio/protocol';
+import { serviceScopes, userIdProblem, userScopes } from '@mercurio/protocol';
 import { SignJWT } from 'jose';
+import { MercurioError } from '../errors.js';
 
 export interface JwtSettings {
   /** HS256 secret shared with the broker's OAuth2 plugin. */
@@ -31,6 +32,9 @@ function key(settings: JwtSettings): Uint8Array {
  */
 export async function signUserToken(settings: JwtSettings, request: UserTokenRequest): Promise<string> {
   const { app, user } = request;
+  // 'system' and group-form ids name the service and groups; a user holding one could pose as them.
+  const problem = userIdProblem(user);
+  if (problem) throw new MercurioError('reserved_id', problem);
   return new SignJWT({
     scope: userScopes(app, user, settings.resourceServerId),
     client_id: user,

@@ -1,6 +1,7 @@
 import { GROUP_ID_MARK, newGroupIdProblem, SYSTEM_SENDER, userIdProblem } from '@mercurio/protocol';
 import type { Publication } from '../bus/bus.js';
 import { MercurioError } from '../errors.js';
+import { displayName } from '../store/profiles-sql.js';
 import { conversationKey, type GroupRecord } from '../store/store.js';
 import { messageCopy } from '../views.js';
 import type { Caller, HttpContext } from './context.js';
@@ -67,11 +68,13 @@ export class GroupService {
       updatedOn: now,
     });
     if (!created) throw new MercurioError('group_exists', `group ${groupId} already exists`);
+    // As Chat21: only the info messages, no group-updated event; members learn of the group from
+    // its first message (a new conversation), as Chat21 clients do.
+    const labels = await Promise.all(group.members.map((member) => this.#memberLabel(app, member)));
     await this.#ctx.bus.publish([
-      this.#notify(group, group.members),
       this.#info(group, 'Group created', 'GROUP_CREATED', { creator: owner }),
-      ...group.members.map((member) =>
-        this.#info(group, `${member} joined group on creation`, 'MEMBER_JOINED_GROUP', memberLabel(member)),
+      ...labels.map((label) =>
+        this.#info(group, `${label.fullname} joined group on creation`, 'MEMBER_JOINED_GROUP', label),
       ),
     ]);
     return group;
@@ -88,10 +91,11 @@ export class GroupService {
     assertMemberIds([member]);
     const change = await this.#change(app, groupId, [member], []);
     const after = change.group;
+    const joined = await this.#memberLabel(app, member);
     await this.#ctx.bus.publish([
-      this.#notify(after, after.members, label('MEMBER_JOINED_GROUP', memberLabel(member))),
+      this.#notify(after, after.members, label('MEMBER_JOINED_GROUP', joined)),
       ...(await this.#history(after, member)),
-      this.#info(after, `${member} added to group`, 'MEMBER_JOINED_GROUP', memberLabel(member)),
+      this.#info(after, `${joined.firstname} added to group`, 'MEMBER_JOINED_GROUP', joined),
     ]);
     return after;
   }
@@ -110,8 +114,9 @@ export class GroupService {
     const after = change.group;
     const events: Publication[] = [this.#notify(after, new Set([...group.members, ...after.members]))];
     for (const member of change.added) {
+      const joined = await this.#memberLabel(app, member);
       events.push(...(await this.#history(after, member)));
-      events.push(this.#info(after, `${member} added to group`, 'MEMBER_JOINED_GROUP', memberLabel(member)));
+      events.push(this.#info(after, `${joined.firstname} added to group`, 'MEMBER_JOINED_GROUP', joined));
     }
     for (const member of change.removed) {
       events.push(
@@ -188,6 +193,20 @@ export class GroupService {
     throw new MercurioError('forbidden', `only the owner of ${group.uid} or an admin may change it`);
   }
 
+  /**
+   * MEMBER_JOINED_GROUP's parameters: Chat21 looked the member up in its contacts; here the
+   * user's profile, and the id where no name is known (Chat21's "absent ⇒ fullname = user id").
+   */
+  async #memberLabel(app: string, member: string): Promise<MemberLabel> {
+    const profile = await this.#ctx.store.getProfile(app, member);
+    return {
+      member_id: member,
+      fullname: displayName(member, profile),
+      firstname: profile?.firstname || profile?.fullname || member,
+      lastname: profile?.lastname ?? '',
+    };
+  }
+
   #checkSize(size: number): void {
     const max = this.#ctx.settings.groupMaxMembers;
     if (size > max) throw new MercurioError('invalid_request', `a group has at most ${max} members`);
@@ -236,9 +255,12 @@ export class GroupService {
   }
 }
 
-/** Chat21 looked the member up in its contacts; Mercurio has no contacts, so the id stands in. */
-function memberLabel(member: string): Record<string, unknown> {
-  return { member_id: member, fullname: member, firstname: member, lastname: '' };
+interface MemberLabel {
+  member_id: string;
+  fullname: string;
+  firstname: string;
+  lastname: string;
+  [key: string]: unknown;
 }
 
 function label(key: string, parameters: Record<string, unknown>): GroupNotification {

@@ -1,7 +1,5 @@
-import { SYSTEM_SENDER } from '@mercurio/protocol';
 import { z } from 'zod';
 import { signUserToken } from '../../auth/tokens.js';
-import { MercurioError } from '../../errors.js';
 import { assertAdmin } from '../auth.js';
 import { callerOf, type HttpContext, type ZodApp } from '../context.js';
 import { profileFields, profileOf, saveProfile } from '../profiles.js';
@@ -32,9 +30,6 @@ export function tokenRoutes(app: ZodApp, ctx: HttpContext): void {
       const { appid } = request.params;
       assertAdmin(callerOf(request), appid);
       const body = request.body;
-      if (body.user_id === SYSTEM_SENDER) {
-        throw new MercurioError('reserved_id', `'${SYSTEM_SENDER}' is the sender of service messages`);
-      }
       const ttlSeconds = body.ttl_seconds ?? userTokenTtlSeconds;
       const token = await signUserToken(ctx.jwt, {
         app: appid,
