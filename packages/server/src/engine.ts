@@ -122,7 +122,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
         reply.type(registry.contentType).send(await registry.metrics()),
       );
-      serveWebApp(http);
+      serveWebApp(http, { web: config.web, apiBasePath: config.http.basePath });
       httpUrl = await listen(http, config.http.host, config.http.port);
       const app = http;
       cleanup.push(() => app.close());

@@ -23,13 +23,19 @@ const ATTACK = '<img src=x onerror=alert(1)>';
 /**
  * The web chat app (packages/web) in Debian's Chromium, three people in three browser contexts
  * chatting through the real server, on each engine. On RabbitMQ the browsers connect to
- * RabbitMQ's Web-MQTT (`?ws=`) and the dev login signs with the stack's JWT secret.
+ * RabbitMQ's Web-MQTT (the server's MERCURIO_WEB_MQTT_URL, which the app reads from
+ * /config.json) and the dev login signs with the stack's JWT secret.
  */
 describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
   const stack = new TestStack(
     'web',
-    // Tokens outlive the day the "tomorrow" browser pretends it is (day separators).
-    { MERCURIO_DEV: 'true', MERCURIO_HTTP_PORT: '0', MERCURIO_USER_TOKEN_TTL_SECONDS: String(3 * 86_400) },
+    {
+      MERCURIO_DEV: 'true',
+      MERCURIO_HTTP_PORT: '0',
+      // Tokens outlive the day the "tomorrow" browser pretends it is (day separators).
+      MERCURIO_USER_TOKEN_TTL_SECONDS: String(3 * 86_400),
+      ...(engine === 'rabbitmq' ? { MERCURIO_WEB_MQTT_URL: services().wsUrl } : {}),
+    },
     engine,
   );
   let browser: Browser;
@@ -93,12 +99,34 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
     await stack.close();
   });
 
-  /** The app's address: this stack's app, and where its MQTT WebSocket is. */
-  const appUrl = (wsUrl = ws) =>
-    `${http}/?app=${encodeURIComponent(stack.app)}&ws=${encodeURIComponent(wsUrl)}`;
+  /** The app's address: this stack's app (the server tells it where its MQTT WebSocket is). */
+  const appUrl = () => `${http}/?app=${encodeURIComponent(stack.app)}`;
 
-  async function newPage(viewport: { width: number; height: number }): Promise<Page> {
-    const context = await browser.newContext({ viewport });
+  /**
+   * A browser whose MQTT WebSocket goes through the relay the test can cut: the network between
+   * this browser and the server says so (its config.json names the relay), as a proxy in the way
+   * would; the browser's context ignores the page's CSP, which allows only the server's own
+   * endpoints (rewriting the header instead would make Chromium treat the page as public and
+   * block its loopback connections). The app itself never takes an endpoint from anywhere else.
+   */
+  async function throughRelay(relay: string): Promise<Page> {
+    const page = await newPage(DESKTOP, { bypassCSP: true });
+    const app = new URL(http);
+    await page.route(
+      (url) => url.origin === app.origin && url.pathname === '/config.json',
+      async (route) => {
+        const response = await route.fetch();
+        await route.fulfill({ response, json: { ...(await response.json()), ws: relay } });
+      },
+    );
+    return page;
+  }
+
+  async function newPage(
+    viewport: { width: number; height: number },
+    options: { bypassCSP?: boolean } = {},
+  ): Promise<Page> {
+    const context = await browser.newContext({ viewport, ...options });
     contexts.push(context);
     const page = await context.newPage();
     page.on('dialog', (dialog) => {
@@ -201,7 +229,7 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
   it('groups through the UI: create, add, rename, remove, leave, with info lines', {
     timeout: 120_000,
   }, async () => {
-    carol = await signIn(await newPage(DESKTOP), 'carol', appUrl(`ws://127.0.0.1:${proxy.port}/ws`));
+    carol = await signIn(await throughRelay(`ws://127.0.0.1:${proxy.port}/ws`), 'carol');
 
     // alice creates "Trip" with bob.
     await alice.locator('#new-group').click();
@@ -419,7 +447,7 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
   }, async () => {
     const host = await newPage(PHONE);
     const token = await stack.token('erin');
-    const options = { token, with: 'alice', title: 'Support', app: stack.app, server: `${http}/`, ws };
+    const options = { token, with: 'alice', title: 'Support', app: stack.app, server: `${http}/` };
     // The host site: a page of its own, on another origin, with one script tag and the token.
     const page = `<!doctype html><html><head><meta name="viewport" content="width=device-width"></head>
 <body><h1>A shop</h1><script src="${http}/widget.js"></script>

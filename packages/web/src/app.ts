@@ -1,9 +1,9 @@
-import type { MercurioClient, SearchHit } from '@mercurio/sdk';
+import { conversationKindOf, type MercurioClient, type SearchHit } from '@mercurio/sdk';
 import { h } from './dom.js';
 import { GroupPanel, NewGroupDialog } from './groups.js';
 import { ConversationList } from './list.js';
 import { SearchView } from './search.js';
-import { ChatState } from './state.js';
+import { ChatState, type ConversationRef, keyOf, refOf } from './state.js';
 import { ThreadView } from './thread.js';
 import { Wiring } from './wire.js';
 
@@ -34,17 +34,17 @@ export class ChatApp {
       {
         back: () => this.back(),
         groupInfo: (id) => void this.groupPanel.open(id),
-        archive: (id, archived) => void this.archive(id, archived),
+        archive: (ref, archived) => void this.archive(ref, archived),
       },
       { back: true },
     );
     this.list = new ConversationList(
       state,
-      (id) => void this.open(id),
+      (ref) => void this.open(ref),
       () => this.loadConversations(true),
     );
     this.search = new SearchView(client, state, (hit) => void this.openHit(hit));
-    this.newGroup = new NewGroupDialog(client, state, (id) => void this.open(id));
+    this.newGroup = new NewGroupDialog(client, state, (id) => void this.open({ id, group: true }));
     this.groupPanel = new GroupPanel(client, state);
     this.wiring = new Wiring(client, state, this.thread);
   }
@@ -63,8 +63,10 @@ export class ChatApp {
       const id = newChat.value.trim();
       if (!id || id === state.user) return;
       newChat.value = '';
-      if (!state.conversations.has(id)) state.upsert(id, { timestamp: Date.now() });
-      void this.open(id);
+      // "Start a chat with" a user: always a direct conversation.
+      const ref = { id, group: false };
+      if (!state.conversations.has(keyOf(ref))) state.upsert(ref, { timestamp: Date.now() });
+      void this.open(ref);
     });
     const groupButton = h('button', { class: 'link', id: 'new-group', type: 'button' }, 'New group');
     groupButton.addEventListener('click', () => this.newGroup.open());
@@ -110,25 +112,25 @@ export class ChatApp {
   async loadConversations(archived: boolean): Promise<void> {
     const page = await this.client.conversations({ archived, limit: 100 });
     for (const view of page.conversations) {
-      this.state.fromView(view.conversWith, { ...view, archived });
-      this.wiring.need(view.conversWith, view.channel_type === 'group');
+      const conv = this.state.fromView(view.conversWith, { ...view, archived });
+      this.wiring.need(conv.id, conv.group);
     }
   }
 
-  async open(id: string, focus?: { messageId: string; seq: number }): Promise<void> {
+  async open(ref: ConversationRef, focus?: { messageId: string; seq: number }): Promise<void> {
     const { state } = this;
-    state.current = id;
-    state.upsert(id, { unread: 0 });
+    state.current = keyOf(ref);
+    state.upsert(ref, { unread: 0 });
     this.shell.classList.add('show-thread');
     this.search.hide();
-    this.wiring.need(id, state.conversations.get(id)?.group ?? false);
-    await this.thread.show(id, focus);
+    this.wiring.need(ref.id, ref.group);
+    await this.thread.show(ref, focus);
   }
 
+  /** A search hit opens the conversation of the message's own kind. */
   openHit(hit: SearchHit): Promise<void> {
-    const group = hit.message.channel_type === 'group';
-    if (!this.state.conversations.has(hit.conversWith)) this.state.upsert(hit.conversWith, { group });
-    return this.open(hit.conversWith, { messageId: hit.message.message_id, seq: hit.message.seq });
+    const ref = refOf(conversationKindOf(hit.message.channel_type, hit.conversWith), hit.conversWith);
+    return this.open(ref, { messageId: hit.message.message_id, seq: hit.message.seq });
   }
 
   back(): void {
@@ -138,8 +140,8 @@ export class ChatApp {
     this.state.changed();
   }
 
-  async archive(id: string, archived: boolean): Promise<void> {
-    this.state.upsert(id, { archived });
-    await (archived ? this.client.archive(id) : this.client.unarchive(id));
+  async archive(ref: ConversationRef, archived: boolean): Promise<void> {
+    this.state.upsert(ref, { archived });
+    await (archived ? this.client.archive(ref.id) : this.client.unarchive(ref.id));
   }
 }

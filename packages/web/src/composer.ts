@@ -54,18 +54,18 @@ export class Composer {
 
   send(): void {
     const text = this.input.value.trim();
+    // The open conversation's kind, fixed when it was opened: never what arrived since.
     const to = this.thread.current;
     if (!text || !to) return;
     this.input.value = '';
     this.stopTyping();
-    const group = this.state.conversations.get(to)?.group ?? false;
     const message: MessageCopy = {
       message_id: crypto.randomUUID(),
       sender: this.state.user,
-      recipient: to,
+      recipient: to.id,
       app_id: this.client.appId,
       timestamp: Date.now(),
-      channel_type: group ? 'group' : 'direct',
+      channel_type: to.group ? 'group' : 'direct',
       status: 0,
       seq: 0,
       text,
@@ -106,7 +106,7 @@ export class Composer {
   #deliver(message: MessageCopy): void {
     const id = message.message_id;
     const group = message.channel_type === 'group';
-    const name = group ? this.state.title(message.recipient) : undefined;
+    const name = group ? this.state.title({ id: message.recipient, group }) : undefined;
     this.#watch(id);
     if (this.client.state !== 'connected') this.#notSent(id);
     this.client
@@ -133,7 +133,7 @@ export class Composer {
 
   /** Typing: announced when the user starts, again every few seconds, stopped when idle or sent. */
   #typed(): void {
-    const to = this.thread.current;
+    const to = this.thread.current?.id;
     if (!to) return;
     if (!this.input.value.trim()) {
       this.stopTyping();

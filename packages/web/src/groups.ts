@@ -78,7 +78,7 @@ export class NewGroupDialog {
     try {
       const created = await this.client.createGroup({ name, members: parseMembers(this.members.value) });
       const group = this.state.setGroup(created);
-      this.state.upsert(group.id, { group: true, name: group.name, timestamp: Date.now() });
+      this.state.upsert({ id: group.id, group: true }, { name: group.name, timestamp: Date.now() });
       this.element.close();
       this.opened(group.id);
     } catch (error) {
@@ -160,7 +160,7 @@ export class GroupPanel {
         ),
       );
     } else {
-      parts.push(h('p', { class: 'group-name' }, state.title(id)));
+      parts.push(h('p', { class: 'group-name' }, state.title({ id, group: true })));
     }
 
     const members = group?.members ?? [];

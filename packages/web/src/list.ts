@@ -1,5 +1,5 @@
 import { h, timeOf } from './dom.js';
-import { type ChatState, type Conversation, typingLabel } from './state.js';
+import { type ChatState, type Conversation, type ConversationRef, typingLabel } from './state.js';
 
 /** A presence dot: green online, grey offline; nothing for groups or users not known yet. */
 export function presenceDot(state: ChatState, user: string): HTMLElement | string {
@@ -24,7 +24,7 @@ export class ConversationList {
 
   constructor(
     readonly state: ChatState,
-    readonly open: (id: string) => void,
+    readonly open: (ref: ConversationRef) => void,
     readonly loadArchived: () => Promise<void>,
   ) {
     this.toggle.addEventListener('click', () => {
@@ -55,13 +55,14 @@ export class ConversationList {
 
   row(conv: Conversation): HTMLElement {
     const { state } = this;
-    const title = state.title(conv.id);
-    const typists = state.typists(conv.id);
+    const title = state.title(conv);
+    const typists = state.typists(conv);
     const item = h(
       'li',
       {
-        class: `conversation${conv.id === state.current ? ' active' : ''}`,
+        class: `conversation${conv.key === state.current ? ' active' : ''}`,
         'data-id': conv.id,
+        'data-kind': conv.group ? 'group' : 'direct',
         tabindex: '0',
       },
       h(
@@ -85,9 +86,10 @@ export class ConversationList {
         conv.unread > 0 ? h('span', { class: 'badge' }, String(conv.unread)) : '',
       ),
     );
-    item.addEventListener('click', () => this.open(conv.id));
+    const ref = { id: conv.id, group: conv.group };
+    item.addEventListener('click', () => this.open(ref));
     item.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') this.open(conv.id);
+      if (e.key === 'Enter') this.open(ref);
     });
     return item;
   }

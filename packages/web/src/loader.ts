@@ -25,11 +25,12 @@ export interface WidgetOptions {
   title?: string;
   /** Default: the token's app_id. */
   app?: string;
-  /** The chat server (where widget.js came from by default). */
+  /**
+   * The chat server (where widget.js came from by default). Its own configuration says where
+   * its API and MQTT WebSocket are (MERCURIO_WEB_API_URL, MERCURIO_WEB_MQTT_URL): a host page
+   * cannot point the chat, and the visitor's token, anywhere else.
+   */
   server?: string;
-  /** Where the API and the MQTT WebSocket are, when not on the chat server (e.g. RabbitMQ's Web-MQTT). */
-  api?: string;
-  ws?: string;
   /** Open the chat at once. */
   open?: boolean;
   /** A new token when the current one is about to expire. */
@@ -71,8 +72,6 @@ export function init(options: WidgetOptions): WidgetHandle {
   });
   if (options.group) params.set('group', '1');
   if (options.app) params.set('app', options.app);
-  if (options.api) params.set('api', options.api);
-  if (options.ws) params.set('ws', options.ws);
 
   const frame = document.createElement('iframe');
   frame.src = new URL(`?${params}`, server).href;

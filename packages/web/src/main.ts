@@ -1,6 +1,6 @@
 import { type MercurioClient, readClaims } from '@mercurio/sdk';
 import { ChatApp } from './app.js';
-import { readConfig } from './config.js';
+import { type AppConfig, readConfig } from './config.js';
 import { showLogin, showNotice } from './login.js';
 import { addressToken, connectUser, DevLoginUnavailable, devLogin, forgetAddressToken } from './session.js';
 import { startWidget } from './widget.js';
@@ -14,9 +14,7 @@ import { startWidget } from './widget.js';
  * Every piece of user data (names, texts, snippets) reaches the page through text nodes (dom.ts),
  * never as HTML.
  */
-const config = readConfig(location);
 const root = document.getElementById('app')!;
-const USER_KEY = `mercurio:${config.app}:user`;
 
 function onUnauthorized(client: MercurioClient, then: () => void): void {
   client.on('state', ({ new: now }) => {
@@ -24,22 +22,25 @@ function onUnauthorized(client: MercurioClient, then: () => void): void {
   });
 }
 
-async function devSignIn(user: string): Promise<void> {
+/** Where the development sign-in remembers its user name across reloads. */
+const userKey = (config: AppConfig) => `mercurio:${config.app}:user`;
+
+async function devSignIn(config: AppConfig, user: string): Promise<void> {
   const token = await devLogin(config, user);
   const client = await connectUser(config, token, user, () => devLogin(config, user));
-  localStorage.setItem(USER_KEY, user);
+  localStorage.setItem(userKey(config), user);
   new ChatApp(client, async () => {
-    localStorage.removeItem(USER_KEY);
+    localStorage.removeItem(userKey(config));
     await client.close().catch(() => {});
-    startDev();
+    startDev(config);
   }).mount(root);
 }
 
-function startDev(error?: string): void {
-  showLogin(root, config, devSignIn, error);
+function startDev(config: AppConfig, error?: string): void {
+  showLogin(root, config, (user) => devSignIn(config, user), error);
 }
 
-async function tokenSignIn(token: string): Promise<void> {
+async function tokenSignIn(config: AppConfig, token: string): Promise<void> {
   const claims = readClaims(token);
   const app = new URLSearchParams(location.search).get('app') ?? claims.app_id ?? config.app;
   if (!claims.sub) throw new Error('the token has no user (sub)');
@@ -57,20 +58,27 @@ async function tokenSignIn(token: string): Promise<void> {
 
 const fail = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-if (config.widget) {
-  void startWidget(root, config).catch((e: unknown) => showNotice(root, 'Chat unavailable', fail(e)));
-} else {
+function start(config: AppConfig): void {
+  if (config.widget) {
+    void startWidget(root, config).catch((e: unknown) => showNotice(root, 'Chat unavailable', fail(e)));
+    return;
+  }
   const token = addressToken(config);
-  const saved = localStorage.getItem(USER_KEY);
+  const saved = localStorage.getItem(userKey(config));
   if (token) {
-    void tokenSignIn(token).catch((e: unknown) => {
+    void tokenSignIn(config, token).catch((e: unknown) => {
       forgetAddressToken(config);
       showNotice(root, 'Could not sign in', fail(e));
     });
   } else if (saved) {
-    void devSignIn(saved).catch((e: unknown) => {
-      if (e instanceof DevLoginUnavailable) localStorage.removeItem(USER_KEY);
-      startDev(fail(e));
+    void devSignIn(config, saved).catch((e: unknown) => {
+      if (e instanceof DevLoginUnavailable) localStorage.removeItem(userKey(config));
+      startDev(config, fail(e));
     });
-  } else startDev();
+  } else startDev(config);
 }
+
+// The endpoints come from the server that served this page (config.ts), never from the address.
+void readConfig(location, document.baseURI).then(start, (e: unknown) =>
+  showNotice(root, 'Chat unavailable', fail(e)),
+);

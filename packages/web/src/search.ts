@@ -1,4 +1,4 @@
-import type { MercurioClient, SearchHit } from '@mercurio/sdk';
+import { conversationKindOf, type MercurioClient, type SearchHit } from '@mercurio/sdk';
 import { h, highlight, timeOf } from './dom.js';
 import type { ChatState } from './state.js';
 
@@ -45,14 +45,16 @@ export class SearchView {
     }
     this.results.replaceChildren(
       ...hits.map((hit) => {
-        const title = this.state.title(hit.conversWith);
+        // The hit's conversation is the one of the message's own kind.
+        const group = conversationKindOf(hit.message.channel_type, hit.conversWith) === 'group';
+        const title = this.state.title({ id: hit.conversWith, group });
         const item = h(
           'li',
           { class: 'result', tabindex: '0', 'data-id': hit.message.message_id },
           h(
             'span',
             { class: 'result-head' },
-            h('span', { class: 'name' }, hit.message.channel_type === 'group' ? `# ${title}` : title),
+            h('span', { class: 'name' }, group ? `# ${title}` : title),
             h('time', {}, timeOf(hit.message.timestamp)),
           ),
           h('span', { class: 'snippet' }, ...highlight(hit.message.text ?? '', q)),

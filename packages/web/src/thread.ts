@@ -1,9 +1,16 @@
-import { type MessageCopy, parseTopic } from '@mercurio/protocol';
+import { conversationKindOf, type MessageCopy, parseTopic, SYSTEM_SENDER } from '@mercurio/protocol';
 import type { MercurioClient } from '@mercurio/sdk';
 import { Composer } from './composer.js';
 import { clockOf, dayKey, dayLabel, fill, h, markOf, NOT_SENT, presenceLabel } from './dom.js';
 import { presenceDot } from './list.js';
-import { type ChatState, membersLabel, typingLabel } from './state.js';
+import {
+  type ChatState,
+  type ConversationRef,
+  keyOf,
+  membersLabel,
+  refOfMessage,
+  typingLabel,
+} from './state.js';
 
 /** Messages per history page (the first one and each one loaded by scrolling back). */
 export const PAGE_SIZE = 30;
@@ -18,7 +25,7 @@ export interface ThreadActions {
   /** Undefined in widget mode (one conversation, no group administration). */
   groupInfo: ((id: string) => void) | undefined;
   /** Undefined in widget mode (no conversation list to archive from). */
-  archive: ((id: string, archived: boolean) => void) | undefined;
+  archive: ((ref: ConversationRef, archived: boolean) => void) | undefined;
 }
 
 /**
@@ -45,7 +52,8 @@ export class ThreadView {
   readonly archiveButton = h('button', { class: 'icon', id: 'archive-toggle', type: 'button' }, 'Archive');
   readonly older = h('div', { class: 'older muted', id: 'older', hidden: 'true' }, 'Loading older messages…');
 
-  current: string | undefined;
+  /** The open conversation: its kind and id, fixed while it is open. */
+  current: ConversationRef | undefined;
   /** Set when the thread is off screen though the page is visible (a closed widget). */
   offscreen = false;
   readonly #rows = new Map<string, Row>();
@@ -64,14 +72,14 @@ export class ThreadView {
     back.hidden = !options.back;
     back.addEventListener('click', () => actions.back());
     this.groupButton.addEventListener('click', () => {
-      if (this.current) actions.groupInfo?.(this.current);
+      if (this.current?.group) actions.groupInfo?.(this.current.id);
     });
     this.archiveButton.hidden = actions.archive === undefined;
     this.archiveButton.addEventListener('click', () => {
-      const id = this.current;
-      if (!id) return;
-      const archived = state.conversations.get(id)?.archived ?? false;
-      actions.archive?.(id, !archived);
+      const ref = this.current;
+      if (!ref) return;
+      const archived = state.conversations.get(keyOf(ref))?.archived ?? false;
+      actions.archive?.(ref, !archived);
     });
     this.composer = new Composer(client, state, this);
     this.messages.addEventListener('scroll', () => {
@@ -101,9 +109,23 @@ export class ThreadView {
     state.subscribe(() => this.renderHeader());
   }
 
+  /** Whether `ref` (kind and id) is the open conversation. */
+  isCurrent(ref: ConversationRef): boolean {
+    return this.current !== undefined && keyOf(this.current) === keyOf(ref);
+  }
+
+  /**
+   * What a history page holds of this conversation: a direct and a group conversation may share
+   * an id (and so a history), but each thread shows only messages of its own kind.
+   */
+  #ofThisKind(ref: ConversationRef, messages: MessageCopy[]): MessageCopy[] {
+    return messages.filter((message) => refOfMessage(ref.id, message).group === ref.group);
+  }
+
   /** Opens a conversation at its newest messages, or at `focus` (a message id, from search). */
-  async show(id: string, focus?: { messageId: string; seq: number }): Promise<void> {
-    this.current = id;
+  async show(ref: ConversationRef, focus?: { messageId: string; seq: number }): Promise<void> {
+    const id = ref.id;
+    this.current = ref;
     this.#rows.clear();
     this.#firstSeq = null;
     this.#hasMore = false;
@@ -111,11 +133,11 @@ export class ThreadView {
     this.messages.replaceChildren();
     this.renderHeader();
     const page = await this.client.history(id, { limit: PAGE_SIZE });
-    if (this.current !== id) return;
+    if (this.current !== ref) return;
     this.#firstSeq = page.firstSeq;
     this.#hasMore = page.hasMore;
-    for (const message of page.messages) this.#put(message);
-    for (const message of this.#pendingFor(id)) this.#put(message);
+    for (const message of this.#ofThisKind(ref, page.messages)) this.#put(message);
+    for (const message of this.#pendingFor(ref)) this.#put(message);
     this.layout();
     this.messages.scrollTop = this.messages.scrollHeight;
     this.markRead(page.messages);
@@ -123,7 +145,7 @@ export class ThreadView {
       // Page back until the message is there (it is older than the first page).
       for (let pages = 0; !this.#rows.has(focus.messageId) && this.#hasMore && pages < 100; pages++) {
         await this.loadOlder();
-        if (this.current !== id) return;
+        if (this.current !== ref) return;
       }
       const row = this.#rows.get(focus.messageId)?.element;
       if (row) {
@@ -134,7 +156,7 @@ export class ThreadView {
       // Fill the screen: a short first page leaves no room to scroll back.
       while (this.#hasMore && this.messages.scrollHeight <= this.messages.clientHeight) {
         await this.loadOlder();
-        if (this.current !== id) return;
+        if (this.current !== ref) return;
       }
     }
     if (matchMedia('(pointer: fine)').matches) this.composer.input.focus();
@@ -149,16 +171,16 @@ export class ThreadView {
 
   /** The page older than what is shown, keeping what the user looks at in place. */
   loadOlder(): Promise<void> {
-    const id = this.current;
-    if (!id || !this.#hasMore || this.#firstSeq === null || this.#loadingOlder) return Promise.resolve();
+    const ref = this.current;
+    if (!ref || !this.#hasMore || this.#firstSeq === null || this.#loadingOlder) return Promise.resolve();
     this.#loadingOlder = (async () => {
       try {
-        const page = await this.client.history(id, { before: this.#firstSeq!, limit: PAGE_SIZE });
-        if (this.current !== id) return;
+        const page = await this.client.history(ref.id, { before: this.#firstSeq!, limit: PAGE_SIZE });
+        if (this.current !== ref) return;
         this.#firstSeq = page.firstSeq ?? this.#firstSeq;
         this.#hasMore = page.hasMore;
         const fromBottom = this.messages.scrollHeight - this.messages.scrollTop;
-        for (const message of page.messages) this.#put(message);
+        for (const message of this.#ofThisKind(ref, page.messages)) this.#put(message);
         this.layout();
         this.messages.scrollTop = this.messages.scrollHeight - fromBottom;
       } finally {
@@ -186,13 +208,14 @@ export class ThreadView {
 
   /** Read receipts for the other side's messages not read yet (default: all shown), then the unread count to 0. */
   markRead(messages: MessageCopy[] = [...this.#rows.values()].map((row) => row.message)): void {
-    const id = this.current;
-    if (!id || !this.seen()) return;
+    const ref = this.current;
+    if (!ref || !this.seen()) return;
+    const { id } = ref;
     const unread = messages.filter((m) => m.sender !== this.state.user && m.status < 200).slice(-20);
     for (const m of unread) void this.client.sendReceipt(id, m.message_id).catch(() => {});
-    const conv = this.state.conversations.get(id);
+    const conv = this.state.conversations.get(keyOf(ref));
     if (unread.length > 0 || (conv?.unread ?? 0) > 0) void this.client.markRead(id).catch(() => {});
-    if (conv && conv.unread > 0) this.state.upsert(id, { unread: 0 });
+    if (conv && conv.unread > 0) this.state.upsert(ref, { unread: 0 });
   }
 
   setStatus(messageId: string, status: number): void {
@@ -232,8 +255,9 @@ export class ThreadView {
     this.setStatus(messageId, status);
   }
 
-  /** Messages to this conversation still in the outbox (e.g. written offline before a reload). */
-  #pendingFor(id: string): MessageCopy[] {
+  /** Messages to this conversation (kind and id) still in the outbox (e.g. written offline before a reload). */
+  #pendingFor(ref: ConversationRef): MessageCopy[] {
+    const { id } = ref;
     const found: MessageCopy[] = [];
     for (const entry of this.client.pending()) {
       const topic = parseTopic(entry.topic, 'mqtt');
@@ -245,13 +269,15 @@ export class ThreadView {
       } catch {
         continue;
       }
+      const kind = conversationKindOf(payload.channel_type, id);
+      if ((kind === 'group') !== ref.group) continue;
       found.push({
         message_id: entry.id,
         sender: this.state.user,
         recipient: id,
         app_id: this.client.appId,
         timestamp: entry.createdAt,
-        channel_type: payload.channel_type === 'group' ? 'group' : 'direct',
+        channel_type: kind,
         status: NOT_SENT as MessageCopy['status'],
         seq: 0,
         text: typeof payload.text === 'string' ? payload.text : '',
@@ -272,8 +298,9 @@ export class ThreadView {
   }
 
   #render(message: MessageCopy): HTMLElement {
-    const attributes = (message.attributes ?? {}) as Record<string, unknown>;
-    if (attributes.subtype === 'info') {
+    // A notice is what the server wrote (group created, member added…); a user's message that
+    // calls itself one (`attributes.subtype: "info"`) is drawn as the user's message it is.
+    if (message.sender === SYSTEM_SENDER) {
       return h('div', { class: 'info', 'data-id': message.message_id, role: 'note' }, message.text ?? '');
     }
     const mine = message.sender === this.state.user;
@@ -326,9 +353,9 @@ export class ThreadView {
   }
 
   renderHeader(): void {
-    const id = this.current;
+    const ref = this.current;
     const { state } = this;
-    if (!id) {
+    if (!ref) {
       this.title.textContent = 'Pick a conversation';
       fill(this.subtitle);
       this.groupButton.hidden = true;
@@ -338,9 +365,9 @@ export class ThreadView {
       this.notMember.hidden = true;
       return;
     }
-    const conv = state.conversations.get(id);
-    const group = conv?.group ?? false;
-    const name = this.options.title ?? (group ? `# ${state.title(id)}` : id);
+    const { id, group } = ref;
+    const conv = state.conversations.get(keyOf(ref));
+    const name = this.options.title ?? (group ? `# ${state.title(ref)}` : id);
     fill(this.title, group ? '' : presenceDot(state, id), name);
     if (group) {
       const members = state.groups.get(id)?.members ?? [];
@@ -358,7 +385,7 @@ export class ThreadView {
     const member = !group || state.isMember(id);
     this.composer.form.hidden = !member;
     this.notMember.hidden = member;
-    const typists = state.typists(id);
+    const typists = state.typists(ref);
     this.typing.hidden = typists.length === 0;
     this.typing.textContent = typingLabel(typists);
   }

@@ -1,9 +1,9 @@
-import { readClaims } from '@mercurio/sdk';
+import { conversationKindOf, readClaims } from '@mercurio/sdk';
 import type { AppConfig } from './config.js';
 import { h } from './dom.js';
 import { showNotice } from './login.js';
 import { connectUser, hostTokens } from './session.js';
-import { ChatState } from './state.js';
+import { ChatState, keyOf, refOf } from './state.js';
 import { ThreadView } from './thread.js';
 import { Wiring } from './wire.js';
 
@@ -36,7 +36,9 @@ export async function startWidget(root: HTMLElement, config: AppConfig): Promise
   const app = new URLSearchParams(location.search).get('app') ?? claims.app_id ?? config.app;
   const client = await connectUser({ ...config, app }, token, user, tokens.refresh);
   const state = new ChatState(user);
-  state.upsert(widget.with, { group: widget.group });
+  // The widget's one conversation, of the kind the host page said (or a group-form id is).
+  const ref = refOf(conversationKindOf(widget.group ? 'group' : undefined, widget.with), widget.with);
+  state.upsert(ref, {});
   const thread = new ThreadView(
     client,
     state,
@@ -54,7 +56,7 @@ export async function startWidget(root: HTMLElement, config: AppConfig): Promise
   );
   let unread = -1;
   state.subscribe(() => {
-    const count = state.conversations.get(widget.with)?.unread ?? 0;
+    const count = state.conversations.get(keyOf(ref))?.unread ?? 0;
     if (count === unread) return;
     unread = count;
     window.parent.postMessage({ type: 'mercurio:unread', count }, '*');
@@ -64,7 +66,7 @@ export async function startWidget(root: HTMLElement, config: AppConfig): Promise
     thread.offscreen = !shown;
     if (shown) thread.markRead();
   };
-  state.current = widget.with;
-  wiring.need(widget.with, widget.group);
-  await thread.show(widget.with);
+  state.current = keyOf(ref);
+  wiring.need(ref.id, ref.group);
+  await thread.show(ref);
 }

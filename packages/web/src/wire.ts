@@ -1,5 +1,5 @@
 import type { MercurioClient } from '@mercurio/sdk';
-import type { ChatState } from './state.js';
+import { type ChatState, refOf } from './state.js';
 import type { ThreadView } from './thread.js';
 
 /**
@@ -18,30 +18,37 @@ export class Wiring {
     readonly thread: ThreadView,
   ) {
     const { user } = state;
-    client.on('message', ({ conversWith, message }) => {
-      const open = conversWith === thread.current && thread.seen();
-      state.fromMessage(conversWith, message, !open && message.sender !== user);
-      this.need(conversWith, message.channel_type === 'group');
-      if (conversWith === thread.current) thread.onMessage(message);
+    client.on('message', ({ conversWith, kind, message }) => {
+      // The message's own kind picks the conversation: a group message on a direct
+      // conversation's id goes to the group of that id, never into the direct thread.
+      const ref = refOf(kind, conversWith);
+      const here = thread.isCurrent(ref);
+      state.fromMessage(ref, message, !(here && thread.seen()) && message.sender !== user);
+      this.need(ref.id, ref.group);
+      if (here) thread.onMessage(message);
       // A sender who just sent is no longer typing.
-      if (message.sender !== user) state.setTyping(conversWith, message.sender, false);
+      if (message.sender !== user) state.setTyping(ref, message.sender, false);
     });
     client.on('messageUpdated', (update) => {
-      if (update.status !== undefined && update.conversWith === thread.current)
+      // Message ids are unique: a status update finds its row whatever the conversation's kind.
+      if (update.status !== undefined && update.conversWith === thread.current?.id)
         thread.setStatus(update.message_id, update.status);
     });
     client.on('conversationAdded', ({ conversWith, conversation }) => {
-      state.fromView(conversWith, conversation);
-      this.need(conversWith, conversation.channel_type === 'group');
+      const conv = state.fromView(conversWith, conversation);
+      this.need(conv.id, conv.group);
     });
     client.on('conversationUpdated', (view) => state.fromView(view.conversWith, view));
     client.on('conversationArchived', ({ conversWith, conversation }) =>
       state.fromView(conversWith, { ...conversation, archived: true }),
     );
-    client.on('conversationUnarchived', ({ conversWith }) => state.upsert(conversWith, { archived: false }));
+    client.on('conversationUnarchived', ({ conversWith, conversation }) =>
+      state.fromView(conversWith, { ...conversation, archived: false }),
+    );
     client.on('groupUpdated', ({ group }) => {
       state.setGroup(group);
-      if (!state.isMember(group.uid) && group.uid === thread.current) thread.renderHeader();
+      if (!state.isMember(group.uid) && thread.isCurrent({ id: group.uid, group: true }))
+        thread.renderHeader();
     });
     client.on('presence', (event) =>
       state.setPresence(event.user_id, {
@@ -50,7 +57,9 @@ export class Wiring {
       }),
     );
     client.on('typing', (event) => {
-      if (event.writer_id !== user) state.setTyping(event.conversWith, event.writer_id, event.typing);
+      // Typing says no kind: in a direct conversation the writer is the peer, in a group not.
+      const ref = { id: event.conversWith, group: event.writer_id !== event.conversWith };
+      if (event.writer_id !== user) state.setTyping(ref, event.writer_id, event.typing);
     });
     client.on('error', (error) => {
       if (error.message_id) thread.composer.refused(error.message_id);
