@@ -81,7 +81,7 @@ export function serveWebApp(app: FastifyInstance, options: WebAppOptions): boole
 
 /**
  * Helmet's headers with a strict CSP for the app: scripts, styles and everything else only from
- * this origin (Vite's build has no inline script or style); connections to this origin (HTTP and
+ * this origin (Vite's build has no inline script or style; workers also from blobs); connections to this origin (HTTP and
  * WebSocket) and the configured endpoints; framed only by the widget's configured host origins
  * (else by nobody, with X-Frame-Options: DENY for browsers that do not know frame-ancestors).
  */
@@ -101,6 +101,9 @@ export function securityHeaders(web: WebAppSettings): FastifyHelmetOptions {
         imgSrc: ["'self'", 'data:'],
         fontSrc: ["'self'"],
         connectSrc: ["'self'", ...sameHostWebSocket(), ...configured],
+        // MQTT.js runs its keepalive timers in a worker made from a blob (timers of a page in the
+        // background are throttled; a worker's are not).
+        workerSrc: ["'self'", 'blob:'],
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
         formAction: ["'self'"],
