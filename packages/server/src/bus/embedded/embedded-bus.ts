@@ -375,7 +375,9 @@ export class EmbeddedBus implements Bus {
         : topic.startsWith('$') || !mayPublish(grant, topic, this.#options.jwt.resourceServerId)
           ? 'publish outside the token’s scopes'
           : // Mercurio never retains; a client's retained message would be kept in memory forever.
-            packet.retain
+            // A will is the exception: Chat21's client registers its presence will retained
+            // (chat21-protocol.md §2.1e); it is delivered below, just not kept.
+            packet.retain && !client?.closed
             ? 'retained messages are not accepted'
             : undefined;
     if (refused !== undefined || client === null) {
@@ -384,6 +386,8 @@ export class EmbeddedBus implements Bus {
       return;
     }
     packet.topic = topic;
+    // Aedes publishes a will only after it closed the client.
+    if (client.closed) packet.retain = false;
     const targets = this.#consumers.targets(topic);
     if (targets.length === 0) {
       done(null);
