@@ -65,7 +65,13 @@ export const ERROR_CODES = {
   },
   rate_limited: {
     status: 429,
-    description: 'Too many messages, signals or new groups in the window; retry after `retry_after_ms` (`Retry-After`).',
+    description:
+      'Too many messages, signals or new groups in the window; retry after `retry_after_ms` (`Retry-After`).',
+  },
+  processing_failed: {
+    status: 500,
+    description:
+      'The message was accepted but could not be stored (the database refused its data) and was set aside as a dead letter; resending it unchanged fails again.',
   },
 } as const satisfies Record<string, { status: number; description: string }>;
 

@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { Router } from './router/router.js';
 import { SenderNames } from './router/sender-names.js';
+import { insertDeadLetter } from './store/dead-letters-sql.js';
 import { createPgDatabase } from './store/pg-database.js';
 import { createPgliteDatabase } from './store/pglite-database.js';
 import type { SqlDatabase } from './store/sql.js';
@@ -65,7 +66,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     cleanup.push(() => db.close());
     const store = await openSqlStore(db);
     const jwt = config.jwt;
-    const bus = await openBus(config, log, parts);
+    const bus = await openBus(config, log, parts, db);
     cleanup.push(() => bus.close());
     const metrics = createMetrics();
     // Counters in PostgreSQL are shared by every process; the embedded engine is one process.
@@ -157,7 +158,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
 }
 
 /** RabbitMQ when configured, else the embedded broker in this process. */
-async function openBus(config: Config, log: Logger, parts: EngineParts): Promise<Bus> {
+async function openBus(config: Config, log: Logger, parts: EngineParts, db: SqlDatabase): Promise<Bus> {
   const jwt = config.jwt;
   if (!config.rabbitmq) {
     return EmbeddedBus.start({
@@ -165,6 +166,8 @@ async function openBus(config: Config, log: Logger, parts: EngineParts): Promise
       tcp: { port: config.mqtt.port, host: config.mqtt.host },
       retryDelayMs: config.router.retryDelayMs,
       limits: config.mqttClients,
+      // Embedded, dead letters go to a table (RabbitMQ keeps them in a queue of its own).
+      deadLetters: (letter) => insertDeadLetter(db, letter),
       log: log.child({ component: 'mqtt' }),
     });
   }

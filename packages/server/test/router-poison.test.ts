@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signServiceToken } from '../src/auth/tokens.js';
 import type { Received, TestClient } from './support/mqtt-client.js';
+import { services } from './support/services.js';
 import { ENGINES, TestStack } from './support/stack.js';
 
 /** `{"a":{"a":…1…}}`, `levels` deep: ~5 bytes a level, far under the payload size limit. */
@@ -105,5 +109,107 @@ describe.each(ENGINES)('poison payloads are refused at the edge (%s)', (engine) 
       slowest = Math.max(slowest, Date.now() - started);
     }
     return slowest;
+  }
+});
+
+/**
+ * What still fails after the edge: the store refusing a message's data. A test-only trigger makes
+ * PostgreSQL (PGlite embedded) really refuse one marker text, SQLSTATE 22023 (a data exception):
+ * the message is tried a bounded number of times, set aside as a dead letter, its sender told,
+ * operators counted — and the conversation goes on at once.
+ */
+describe.each(ENGINES)('a message the store refuses goes to the dead letters (%s)', (engine) => {
+  const stack = new TestStack('deadletter', {}, engine);
+  const name = `poison_${stack.app.replaceAll('-', '_')}`;
+  let pat: TestClient;
+  let quinn: TestClient;
+
+  beforeAll(async () => {
+    await stack.startRouter();
+    await stack.sql.query(`CREATE SEQUENCE ${name}_attempts`);
+    await stack.sql.query(`
+      CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.app_id = '${stack.app}' AND NEW.text LIKE '%POISON-MARKER%' THEN
+          PERFORM nextval('${name}_attempts');
+          RAISE EXCEPTION 'test trigger: this text is refused' USING ERRCODE = '22023';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await stack.sql.query(
+      `CREATE TRIGGER ${name} BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION ${name}()`,
+    );
+    [pat, quinn] = await Promise.all([stack.client('pat'), stack.client('quinn')]);
+  });
+  afterAll(async () => {
+    await stack.sql.query(`DROP TRIGGER IF EXISTS ${name} ON messages`).catch(() => {});
+    await stack.sql.query(`DROP FUNCTION IF EXISTS ${name}()`).catch(() => {});
+    await stack.sql.query(`DROP SEQUENCE IF EXISTS ${name}_attempts`).catch(() => {});
+    await stack.close();
+  });
+
+  it('bounded attempts, dead letter, error event, metric; the next message flows at once', {
+    timeout: 30_000,
+  }, async () => {
+    const poison = { text: 'POISON-MARKER refused by the store', message_id: randomUUID() };
+    await pat.publish(stack.outgoing('pat', 'quinn'), poison);
+    const sentAfter = Date.now();
+    await pat.publish(stack.outgoing('pat', 'quinn'), { text: 'after the poison' });
+
+    await quinn.waitFor((m) => m.payload.text === 'after the poison');
+    expect(Date.now() - sentAfter).toBeLessThan(3000);
+    const told = await pat.waitFor((m) => m.topic === stack.topic('users', 'pat', 'errors', 'clientadded'));
+    expect(told.payload).toMatchObject({
+      code: 'processing_failed',
+      message_id: poison.message_id,
+      topic: stack.outgoing('pat', 'quinn'),
+    });
+
+    // Two attempts (MERCURIO_DATA_ERROR_ATTEMPTS' default), not six in place and then forever.
+    const { rows: attempts } = await stack.sql.query(`SELECT last_value::int AS n FROM ${name}_attempts`);
+    expect(attempts[0].n).toBe(2);
+    expect(await deadLetters()).toEqual([
+      { topic: stack.outgoing('pat', 'quinn'), body: JSON.stringify(poison), attempts: 2 },
+    ]);
+    const metrics = await stack.router!.metrics.registry.metrics();
+    expect(metrics).toContain('mercurio_router_dead_letters_total{kind="outgoing",failure="data"} 1');
+
+    const { rows } = await stack.sql.query('SELECT text FROM messages WHERE app_id = $1', [stack.app]);
+    expect(rows).toEqual([{ text: 'after the poison' }]);
+    expect(quinn.received.some((m) => String(m.payload.text).includes('POISON'))).toBe(false);
+  });
+
+  /** The dead letters as operators find them: RabbitMQ's `<queuePrefix>.dead` queue, or the table. */
+  async function deadLetters(): Promise<{ topic: string; body: string; attempts: number }[]> {
+    if (engine === 'embedded') {
+      const { rows } = await stack.sql.query<{ topic: string; body: Uint8Array; attempts: number }>(
+        'SELECT topic, body, attempts FROM dead_letters ORDER BY id',
+      );
+      return rows.map((row) => ({ ...row, body: Buffer.from(row.body).toString('utf8') }));
+    }
+    const url = new URL(services().amqpUrl);
+    const connection = await amqp.connect({
+      hostname: url.hostname,
+      port: Number(url.port),
+      username: 'poison-test',
+      password: await signServiceToken(stack.config.jwt, 'poison-test', 600),
+    });
+    try {
+      const channel = await connection.createChannel();
+      const queue = `${stack.config.router.queuePrefix}.dead`;
+      const letters = [];
+      for (let message = await channel.get(queue); message; message = await channel.get(queue)) {
+        letters.push({
+          topic: message.fields.routingKey.replaceAll('.', '/'),
+          body: message.content.toString('utf8'),
+          attempts: Number(message.properties.headers?.['x-mercurio-attempts']),
+        });
+      }
+      await channel.deleteQueue(queue);
+      await channel.deleteExchange(queue);
+      return letters;
+    } finally {
+      await connection.close().catch(() => {});
+    }
   }
 });

@@ -16,6 +16,12 @@ export interface Bus {
    * on it to keep a conversation's copies in order while their confirms are pending.
    */
   publish(events: readonly Publication[]): Promise<void>;
+  /**
+   * Sets aside a message that will never be processed (the router's retry policy gave up on it):
+   * RabbitMQ keeps it in the `<queuePrefix>.dead` queue, the embedded engine in the dead_letters
+   * table. Resolves once it is kept; the caller then acknowledges the message.
+   */
+  deadLetter(letter: DeadLetter): Promise<void>;
   /** Stops consuming, lets handlers in flight finish, and disconnects. */
   close(): Promise<void>;
 }
@@ -42,6 +48,21 @@ export interface InboundMessage {
   body: Buffer;
   /** The broker delivered this message before (a consumer failed or died before acking it). */
   redelivered: boolean;
+  /**
+   * Failed processing attempts before this delivery, as far as the bus knows (it carries the count
+   * across redeliveries; RabbitMQ only knows "redelivered", which counts as one).
+   */
+  attempts: number;
+}
+
+/** A message the router gave up on, with why. */
+export interface DeadLetter {
+  message: InboundMessage;
+  /** Attempts made in all. */
+  attempts: number;
+  /** The last failure, for operators. */
+  error: string;
+  failedAt: number;
 }
 
 export type InboundHandler = (message: InboundMessage) => Promise<void>;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTopic, type Topic, topicPattern } from '@mercurio/protocol';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
-import type { Bus, ConsumerSpec, InboundHandler, Publication } from './bus.js';
+import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from './bus.js';
 
 /** RabbitMQ's MQTT plugins publish every client message to this exchange (mqtt.exchange). */
 const EXCHANGE = 'amq.topic';
@@ -92,6 +92,40 @@ export class RabbitBus implements Bus {
     await Promise.all(confirms);
   }
 
+  /**
+   * Into `<queuePrefix>.dead` through a fanout exchange of the same name, so that the letter keeps
+   * its original routing key: a shovel to amq.topic replays it (docs/operations.md).
+   */
+  async deadLetter(letter: DeadLetter): Promise<void> {
+    if (this.#publishers.length === 0) await this.#ready;
+    const channel = this.#publishers[0];
+    if (!channel) throw new Error('RabbitMQ publisher channels are not open');
+    const { message } = letter;
+    const routingKey = message.form === 'amqp' ? message.topic : message.topic.replaceAll('/', '.');
+    await new Promise<void>((resolve, reject) => {
+      channel.publish(
+        this.#deadLetters,
+        routingKey,
+        message.body,
+        {
+          persistent: true,
+          timestamp: Math.floor(letter.failedAt / 1000),
+          headers: {
+            'x-mercurio-attempts': letter.attempts,
+            'x-mercurio-error': letter.error.slice(0, 1000),
+            'x-mercurio-failed-at': new Date(letter.failedAt).toISOString(),
+          },
+        },
+        (error) => (error ? reject(error) : resolve()),
+      );
+    });
+  }
+
+  /** The dead-letter exchange and queue: `<queuePrefix>.dead`. */
+  get #deadLetters(): string {
+    return `${this.#options.queuePrefix}.dead`;
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     clearInterval(this.#refreshTimer);
@@ -122,6 +156,9 @@ export class RabbitBus implements Bus {
       );
       publishers.push(publisher);
     }
+    await publishers[0]!.assertExchange(this.#deadLetters, 'fanout', { durable: true });
+    await publishers[0]!.assertQueue(this.#deadLetters, { durable: true });
+    await publishers[0]!.bindQueue(this.#deadLetters, this.#deadLetters, '');
     this.#model = model;
     this.#publishers = publishers;
     this.#consumerChannels = [];
@@ -198,6 +235,8 @@ export class RabbitBus implements Bus {
         form: 'amqp',
         body: message.content,
         redelivered: message.fields.redelivered,
+        // A requeued message carries no count: "redelivered" is at least one failed attempt.
+        attempts: message.fields.redelivered ? 1 : 0,
       });
       done = true;
     } catch (error) {

@@ -6,6 +6,8 @@ export interface Metrics {
   webhookDeliveries: Counter<'event' | 'result'>;
   /** Where an inbound message's time goes in the router, by topic kind. */
   routerStage: Histogram<'kind' | 'stage'>;
+  /** Inbound messages the router gave up on (the retry policy), by topic kind and failure kind. */
+  deadLetters: Counter<'kind' | 'failure'>;
 }
 
 /** 0.5 ms … 8 s: a store commit on loopback is ~1 ms, a broker outage is seconds. */
@@ -28,6 +30,14 @@ export function createMetrics(): Metrics {
         'process (validate and store, retries included), confirm (events sent until the broker confirmed them all).',
       labelNames: ['kind', 'stage'],
       buckets: STAGE_BUCKETS,
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'mercurio_router_dead_letters_total',
+      help:
+        'Inbound messages set aside after their last attempt (RabbitMQ: the <queuePrefix>.dead queue; embedded: the dead_letters table), ' +
+        'by topic kind and failure (data = the database refused the data).',
+      labelNames: ['kind', 'failure'],
       registers: [registry],
     }),
   };

@@ -8,7 +8,7 @@ import {
   type TopicKind,
 } from '@mercurio/protocol';
 import type { Bus, ConsumerSpec, InboundMessage, Publication } from '../bus/bus.js';
-import { isMercurioError, type MercurioError } from '../errors.js';
+import { isMercurioError, MercurioError } from '../errors.js';
 import { admit } from './admission.js';
 import { type Pipeline, type Pipelines, type RouterContext, senderOf } from './context.js';
 import { clientMessageId } from './decode.js';
@@ -21,6 +21,7 @@ import { outgoingPipeline } from './pipelines/outgoing.js';
 import { presencePipeline } from './pipelines/presence.js';
 import { receiptPipeline } from './pipelines/receipt.js';
 import { typingPipeline } from './pipelines/typing.js';
+import { decide, type FailureKind } from './retry-policy.js';
 import { unparsedTopicOwner } from './topic-owner.js';
 
 export const PIPELINES: Pipelines = {
@@ -34,10 +35,6 @@ export const PIPELINES: Pipelines = {
   groupsUpdate: groupUpdatePipeline,
   historyDelivery: historyDeliveryPipeline,
 };
-
-/** Attempts of a failing message before it goes back to the broker (about 30 s in all by default). */
-const IN_PLACE_ATTEMPTS = 6;
-const MAX_RETRY_DELAY_MS = 16_000;
 
 /** Typing indicators older than this are useless: they expire in the broker. */
 const TYPING_TTL_MS = 5_000;
@@ -102,16 +99,20 @@ export class Router {
     // the bus sends in call order, so copies leave in the order their sequence numbers were
     // given. Waiting for the broker's confirms happens after the key is released, so the next
     // message of the conversation is stored while this one's confirms are on their way (the
-    // inbound message is still acknowledged only after both). Failures are retried in place,
-    // holding the key for the store step, so that later messages cannot overtake a failing one
-    // (a nack would put it behind them); only after the last attempt does it go back to the broker.
+    // inbound message is still acknowledged only after both). Failures follow the retry policy
+    // (retry-policy.ts): retried in place, holding the key for the store step, so that later
+    // messages cannot overtake a failing one (a nack would put it behind them); a data error goes
+    // to the dead letters after a short pause, anything else back to the broker after ~30 s.
     let events: Publication[] = [];
     const stage = this.#ctx.metrics.routerStage;
     const queued = stage.startTimer({ kind: topic.kind, stage: 'queued' });
     const sent = await this.#order.run(pipeline.orderKey(topic), async () => {
       queued();
       const processing = stage.startTimer({ kind: topic.kind, stage: 'process' });
-      events = await this.#retrying(message, () => this.#run(pipeline, topic, message));
+      const run = () => this.#run(pipeline, topic, message);
+      events = await this.#retrying(message, run, run, (error, attempts, failure) =>
+        this.#deadLetter(topic, message, error, attempts, failure),
+      );
       processing();
       return outcomeLater(this.#bus.publish(events));
     });
@@ -129,27 +130,56 @@ export class Router {
     confirming();
   }
 
-  /** Runs `work` until it succeeds, at most IN_PLACE_ATTEMPTS times, backing off in between. */
+  /**
+   * Runs `first`, then `again` after each failure, as the retry policy says: until it succeeds,
+   * the policy gives up on the message (`giveUp`; without one, the message goes back to the bus),
+   * or the router stops.
+   */
   async #retrying<T>(
     message: InboundMessage,
     first: () => Promise<T>,
     again: () => Promise<T> = first,
+    giveUp?: (error: unknown, attempts: number, failure: FailureKind) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await (attempt === 1 ? first() : again());
       } catch (error) {
-        if (attempt >= IN_PLACE_ATTEMPTS || this.#stopping.signal.aborted) throw error;
-        const delay = Math.min(this.#ctx.settings.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+        const decision = decide(this.#ctx.settings, error, attempt, message.attempts);
+        if (decision.action === 'deadLetter' && giveUp)
+          return giveUp(error, attempt + message.attempts, decision.kind);
+        if (decision.action !== 'retry' || this.#stopping.signal.aborted) throw error;
         this.#ctx.log.warn(
-          { err: error, topic: message.topic, attempt, retryInMs: delay },
+          { err: error, topic: message.topic, attempt, retryInMs: decision.delayMs },
           'processing failed',
         );
-        await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => {
+        await sleep(decision.delayMs, undefined, { signal: this.#stopping.signal }).catch(() => {
           throw error;
         });
       }
     }
+  }
+
+  /**
+   * The policy gave up on a message: it is kept as a dead letter, counted, and its sender told.
+   * If keeping it fails, that failure goes back to the bus, which redelivers the message.
+   */
+  async #deadLetter(
+    topic: Topic,
+    message: InboundMessage,
+    error: unknown,
+    attempts: number,
+    failure: FailureKind,
+  ): Promise<Publication[]> {
+    const reason = error instanceof Error ? error.message : String(error);
+    await this.#bus.deadLetter({ message, attempts, error: reason, failedAt: this.#ctx.now() });
+    this.#ctx.metrics.deadLetters.inc({ kind: topic.kind, failure });
+    this.#ctx.log.error({ err: error, topic: message.topic, attempts, failure }, 'message dead-lettered');
+    const told = new MercurioError(
+      'processing_failed',
+      `the message could not be stored (${failure} error after ${attempts} attempts) and was set aside; sending it unchanged fails again`,
+    );
+    return this.#refusal(topic, told, message);
   }
 
   /** Stop retrying in place: messages still failing go back to the broker. */

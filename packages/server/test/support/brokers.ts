@@ -50,6 +50,7 @@ export async function rabbitBroker(retryDelayMs = 100): Promise<BrokerUnderTest>
       return bus.consume(spec, handler);
     },
     publish: (events) => bus.publish(events),
+    deadLetter: (letter) => bus.deadLetter(letter),
     close: () => bus.close(),
   };
   return {

@@ -10,6 +10,8 @@ export interface Delivery {
   topic: string;
   body: Buffer;
   redelivered: boolean;
+  /** Failed attempts before this delivery (see InboundMessage.attempts). */
+  attempts: number;
   /** When the broker got it (ms), for a consumer's ttlMs. */
   receivedAt: number;
 }
@@ -44,6 +46,7 @@ class Consumer {
         form: 'mqtt',
         body: delivery.body,
         redelivered: delivery.redelivered,
+        attempts: delivery.attempts,
       });
     });
   }
@@ -57,8 +60,9 @@ class Consumer {
  * - `deliverOnce` for a client's QoS 1 publish: the caller holds the PUBACK until it resolves and
  *   disconnects the client when it rejects, so the client itself keeps the message and resends it.
  * - `deliverRetrying` for everything nobody would resend (service publications, wills, QoS 0):
- *   the message is retried here, every `retryDelayMs`, until a handler accepts it. This queue is
- *   in memory: it does not survive the process.
+ *   the message is retried here, every `retryDelayMs`, until a handler accepts it (the router
+ *   accepts a message it gave up on once it dead-lettered it). This queue is in memory: it does
+ *   not survive the process.
  */
 export class Consumers {
   readonly #groups = new Map<string, { members: Consumer[]; next: number }>();
@@ -128,7 +132,8 @@ export class Consumers {
   async #retry(consumer: Consumer, delivery: Delivery, firstAttemptSettled: () => void): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await consumer.deliver(attempt === 1 ? delivery : { ...delivery, redelivered: true }, this.#now);
+        const again = { ...delivery, redelivered: true, attempts: delivery.attempts + attempt - 1 };
+        await consumer.deliver(attempt === 1 ? delivery : again, this.#now);
         return;
       } catch (error) {
         const lastAttempt = this.#closing.signal.aborted;

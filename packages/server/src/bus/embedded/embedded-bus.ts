@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTopic } from '@mercurio/protocol';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../../logger.js';
-import type { Bus, ConsumerSpec, InboundHandler, Publication } from '../bus.js';
+import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from '../bus.js';
 import { ClientAdmission } from './client-admission.js';
 import { type ClientGrant, checkClientToken, type TokenRules } from './client-token.js';
 import { type ConnectionBoundExceeded, guardConnection } from './connection-guard.js';
@@ -34,6 +34,8 @@ export interface EmbeddedBusOptions {
   persistence?: unknown;
   /** What one client may cost the broker (defaults: `DEFAULT_CLIENT_LIMITS`). */
   limits?: Partial<ClientLimits>;
+  /** Keeps a message the router gave up on (the engine writes it to the dead_letters table). */
+  deadLetters?: (letter: DeadLetter) => Promise<void>;
 }
 
 /** Bounds that keep a hostile, stuck or slow client from costing anyone but itself. */
@@ -107,7 +109,8 @@ export class EmbeddedBus implements Bus {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #grants = new WeakMap<Client, ClientGrant>();
-  readonly #failedPublishes = new Set<string>();
+  /** Failed attempts per (client id, packet id), to count and flag their resends. */
+  readonly #failedPublishes = new Map<string, number>();
   /** Client publishes handled, on their way to PUBACK and routing (see `#awaitAcknowledgement`). */
   readonly #acknowledging = new Map<PublishPacket, { done: () => void; acknowledged: Promise<void> }>();
   readonly #consumers: Consumers;
@@ -230,6 +233,7 @@ export class EmbeddedBus implements Bus {
           topic,
           body: payload,
           redelivered: false,
+          attempts: 0,
           receivedAt: this.#now(),
         });
       }
@@ -245,6 +249,11 @@ export class EmbeddedBus implements Bus {
           }),
       ),
     );
+  }
+
+  async deadLetter(letter: DeadLetter): Promise<void> {
+    if (!this.#options.deadLetters) throw new Error('no dead-letter place configured');
+    await this.#options.deadLetters(letter);
   }
 
   /**
@@ -399,6 +408,7 @@ export class EmbeddedBus implements Bus {
       topic,
       body: payload,
       redelivered: packet.dup || this.#failedPublishes.has(key),
+      attempts: this.#failedPublishes.get(key) ?? 0,
       receivedAt: this.#now(),
     };
     // Aedes publishes a will after it closed the client: nobody would resend it. Nor a QoS 0 publish.
@@ -450,9 +460,9 @@ export class EmbeddedBus implements Bus {
   }
 
   #rememberFailure(key: string): void {
-    this.#failedPublishes.add(key);
+    this.#failedPublishes.set(key, (this.#failedPublishes.get(key) ?? 0) + 1);
     if (this.#failedPublishes.size > MAX_REMEMBERED_FAILURES) {
-      const oldest = this.#failedPublishes.values().next().value;
+      const oldest = this.#failedPublishes.keys().next().value;
       if (oldest !== undefined) this.#failedPublishes.delete(oldest);
     }
   }
