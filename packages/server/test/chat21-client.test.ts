@@ -264,6 +264,14 @@ describe.each(ENGINES)('a Chat21 client (chat21client.js shape) against Mercurio
       message_id: expect.stringMatching(UUID),
       attributes: { subtype: 'info', updateconversation: true, messagelabel: { key: 'GROUP_CREATED' } },
     });
+    // Each info message is a message added and, by Chat21's client rule, a conversation added;
+    // nothing else (no group updated at creation).
+    const creation = ivy.seen
+      .filter((s) => !s.event.endsWith('InConversation'))
+      .map((s) => `${s.event} ${s.event === 'messageAdded' ? s.payload.text : s.conversWith}`);
+    expect(creation).toEqual(
+      creationTexts.flatMap((text) => [`messageAdded ${text}`, `conversationAdded ${gid}`]),
+    );
     expect(ok(await hugo.client.groupData(gid))).toEqual({ success: true, result: group });
 
     // A member writes (channel_type group, no message_id): every member, the sender too, 150.
