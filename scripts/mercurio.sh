@@ -31,6 +31,7 @@ if [ -z "${MERCURIO_AMQP_URL:-}" ]; then
 fi
 
 npx tsc -b
+npm run -s build -w @mercurio/web >&2 # the web chat app, served at /
 command="${1:-serve}"
 if [ "$command" = "serve" ] && [ -n "${local_services:-}" ]; then
   cat >&2 <<INFO

@@ -8,6 +8,14 @@ export function banner(config: Config, engine: Engine, secretFile: string | unde
     '',
     `Mercurio is running (${config.rabbitmq ? 'RabbitMQ' : 'embedded broker'}, ${config.postgres ? 'PostgreSQL' : `PGlite in ${config.dataDir}`})`,
   ];
+  if (engine.webAppUrl) {
+    const signIn = config.http.devLogin
+      ? 'dev mode: sign in with any user name; a second browser window as someone else to chat'
+      : 'signs in with a token from your application (/#token=…)';
+    lines.push(`  Web chat app         ${engine.webAppUrl}   (${signIn})`);
+  } else if (engine.httpUrl) {
+    lines.push('  Web chat app         not built: npm run build -w @mercurio/web (npm start builds it)');
+  }
   if (api)
     lines.push(
       `  HTTP API             ${api}   (OpenAPI: ${api}/openapi.json, metrics: ${engine.httpUrl}/metrics)`,

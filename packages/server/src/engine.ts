@@ -41,6 +41,8 @@ export interface Engine {
   http: FastifyInstance | undefined;
   /** Where the HTTP API listens, when it runs. */
   httpUrl: string | undefined;
+  /** Where the web chat app is served: the HTTP server's root, when the app is built. */
+  webAppUrl: string | undefined;
   /** The embedded broker's MQTT endpoints (undefined on RabbitMQ, whose endpoints are its own). */
   mqtt: { tcpUrl: string; wsUrl: string | undefined } | undefined;
   /**
@@ -116,6 +118,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
 
     let http: FastifyInstance | undefined;
     let httpUrl: string | undefined;
+    let webAppUrl: string | undefined;
     if (parts.http) {
       http = buildHttpApp({ settings: config.http, jwt, store, bus, log, limits });
       if (bus instanceof EmbeddedBus) bus.attachWebSocket(http.server, '/ws');
@@ -123,8 +126,9 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
         reply.type(registry.contentType).send(await registry.metrics()),
       );
-      serveWebApp(http, { web: config.web, apiBasePath: config.http.basePath });
+      const webApp = serveWebApp(http, { web: config.web, apiBasePath: config.http.basePath });
       httpUrl = await listen(http, config.http.host, config.http.port);
+      if (webApp) webAppUrl = `${httpUrl}/`;
       const app = http;
       cleanup.push(() => app.close());
     }
@@ -139,6 +143,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       webhooks,
       http,
       httpUrl,
+      webAppUrl,
       mqtt:
         bus instanceof EmbeddedBus
           ? {
