@@ -10,6 +10,21 @@
  *   (SQLSTATE 54001) and PGlite spends seconds of its only thread on a few thousand levels.
  */
 
+// ignoreBOM keeps a byte-order mark in the text, where JSON.parse refuses it, as before.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The text of a JSON payload, or undefined when its bytes are not valid UTF-8: decoding them
+ * leniently would store U+FFFD in place of what the client sent (JSON is UTF-8, RFC 8259).
+ */
+export function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why `json` (parsed from `text`) cannot be stored, or undefined when it can. */
 export function unstorableReason(text: string, json: unknown, maxDepth: number): string | undefined {
   // Raw NULs and raw surrogates cannot occur in valid UTF-8 JSON: only a `\u` escape yields one,

@@ -3,7 +3,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { MercurioError } from '../errors.js';
-import { unstorableReason } from '../storable-json.js';
+import { unstorableReason, utf8Text } from '../storable-json.js';
 import { createVerifier, tokenOf } from './auth.js';
 import type { HttpContext, HttpDeps, ZodApp } from './context.js';
 import { ERROR_CODE_HEADER, sendError } from './errors.js';
@@ -47,6 +47,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: settings.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
+    // URLs the router cannot even decode (a bad % escape) are refused like any other bad request.
+    frameworkErrors: (error, request, reply) =>
+      sendError(request, reply, new MercurioError('invalid_request', `bad request: ${error.message}`), log),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -55,8 +58,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   // JSON bodies: an empty body is no body (Chat21 clients send DELETE with a JSON content type).
   // Only JSON: any other content type is refused (415) rather than parsed as text.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : utf8Text(body);
+    if (text === undefined)
+      return done(new MercurioError('invalid_json', 'the request body is not valid UTF-8'), undefined);
     if (text.trim() === '') return done(null, undefined);
     let json: unknown;
     try {

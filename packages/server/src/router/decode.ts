@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { MercurioError } from '../errors.js';
-import { unstorableReason } from '../storable-json.js';
+import { unstorableReason, utf8Text } from '../storable-json.js';
 
 /** What an inbound payload may be (RouterSettings carries them). */
 export interface PayloadLimits {
@@ -18,7 +18,8 @@ export function decodePayload<S extends z.ZodType>(
   if (body.length > maxBytes) {
     throw new MercurioError('payload_too_large', `payload is ${body.length} bytes; the limit is ${maxBytes}`);
   }
-  const text = body.toString('utf8');
+  const text = utf8Text(body);
+  if (text === undefined) throw new MercurioError('invalid_json', 'payload is not valid UTF-8');
   let json: unknown;
   try {
     json = JSON.parse(text);
