@@ -286,6 +286,16 @@ export function topicPattern(kind: TopicKind, form: TopicForm, app?: string): st
     .join(SEPARATOR[form]);
 }
 
+/**
+ * Every topic of a user's outgoing namespace, of any shape (`apps/<app>/outgoing/#`): the router
+ * listens to all of it, so that a topic of no known shape there is refused with an error event
+ * rather than dropped unheard. `app` undefined: every app.
+ */
+export function outgoingNamespacePattern(form: TopicForm, app?: string): string {
+  const appLevel = app === undefined ? ONE_LEVEL_WILDCARD[form] : validated(checkAppId(app));
+  return ['apps', appLevel, 'outgoing', '#'].join(SEPARATOR[form]);
+}
+
 /** Everything the router sends one user: what a client subscribes to (Chat21: apps/<app>/users/<me>/#). */
 export function inboxPattern(app: string, user: string, form: TopicForm): string {
   const levels = ['apps', validated(checkAppId(app)), 'users', validated(checkId(user, 'user id')), '#'];

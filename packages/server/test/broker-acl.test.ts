@@ -2,6 +2,7 @@ import { chat21UserScopes, userScopes } from '@mercurio/protocol';
 import amqp from 'amqplib';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routerQueueName } from '../src/bus/rabbitmq-queues.js';
 import { TestClient } from './support/mqtt-client.js';
 import { services } from './support/services.js';
 import { TestStack } from './support/stack.js';
@@ -84,7 +85,7 @@ describe('the broker enforces each user’s topic permissions from the JWT', () 
 
   it("a user's token cannot consume, declare or delete the router's queues over AMQP", async () => {
     const token = await stack.token('sneaky');
-    const queue = `${stack.config.router.queuePrefix}.messages`;
+    const queue = routerQueueName(stack.config.router.queuePrefix, { name: 'messages' });
     const url = new URL(services().amqpUrl);
     const connection = await amqp.connect({
       hostname: url.hostname,

@@ -32,6 +32,12 @@ export interface ConsumerSpec {
   kinds: readonly TopicKind[];
   /** Only this app's topics; every app when undefined. */
   app: string | undefined;
+  /**
+   * Also every other topic of the outgoing namespace (`apps/<app>/outgoing/#`), whatever its
+   * shape, so the router can refuse a topic of no known shape instead of never hearing of it.
+   * A topic matching both is delivered once.
+   */
+  wholeOutgoingNamespace?: boolean;
   /** Most unacknowledged messages held at once. */
   prefetch: number;
   /**

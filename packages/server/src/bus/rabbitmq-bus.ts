@@ -1,8 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTopic, type Topic, topicPattern } from '@mercurio/protocol';
+import { formatTopic, outgoingNamespacePattern, type Topic, topicPattern } from '@mercurio/protocol';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
 import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from './bus.js';
+import {
+  deliveryCount,
+  legacyQueueName,
+  readRedelivery,
+  redeliveredName,
+  routerQueueArguments,
+  routerQueueName,
+} from './rabbitmq-queues.js';
 
 /** RabbitMQ's MQTT plugins publish every client message to this exchange (mqtt.exchange). */
 const EXCHANGE = 'amq.topic';
@@ -27,10 +35,11 @@ interface Consumer {
 }
 
 /**
- * The Bus on RabbitMQ over AMQP: one durable queue per consumer spec bound to amq.topic,
+ * The Bus on RabbitMQ over AMQP: one quorum queue per consumer spec bound to amq.topic,
  * manual acks, bounded prefetch, and confirm channels for publishing (each user pinned to one).
  * Reconnects by itself and re-establishes its consumers; unacked messages are redelivered by the
- * broker meanwhile.
+ * broker meanwhile. A message the broker cannot hand over (a topic too long for an AMQP routing
+ * key) reaches the router through `<queuePrefix>.redelivered` (rabbitmq-queues.ts).
  */
 export class RabbitBus implements Bus {
   readonly #options: RabbitBusOptions;
@@ -40,6 +49,8 @@ export class RabbitBus implements Bus {
   /** Empty while disconnected. */
   #publishers: ConfirmChannel[] = [];
   #consumerChannels: { channel: Channel; tag: string }[] = [];
+  /** The model whose `<queuePrefix>.redelivered` consumer runs, if any. */
+  #redeliveredOn: ChannelModel | undefined;
   #ready: Promise<void>;
   #closing = false;
   #refreshTimer: NodeJS.Timeout | undefined;
@@ -62,6 +73,7 @@ export class RabbitBus implements Bus {
     this.#consumers.push(consumer);
     await this.#ready;
     await this.#startConsumer(this.#model!, consumer);
+    await this.#startRedelivered(this.#model!);
   }
 
   async publish(events: readonly Publication[]): Promise<void> {
@@ -159,10 +171,15 @@ export class RabbitBus implements Bus {
     await publishers[0]!.assertExchange(this.#deadLetters, 'fanout', { durable: true });
     await publishers[0]!.assertQueue(this.#deadLetters, { durable: true });
     await publishers[0]!.bindQueue(this.#deadLetters, this.#deadLetters, '');
+    const redelivered = redeliveredName(this.#options.queuePrefix);
+    await publishers[0]!.assertExchange(redelivered, 'fanout', { durable: true });
+    await publishers[0]!.assertQueue(redelivered, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await publishers[0]!.bindQueue(redelivered, redelivered, '');
     this.#model = model;
     this.#publishers = publishers;
     this.#consumerChannels = [];
     for (const consumer of this.#consumers) await this.#startConsumer(model, consumer);
+    if (this.#consumers.length > 0) await this.#startRedelivered(model);
   }
 
   #onClose(): void {
@@ -212,31 +229,110 @@ export class RabbitBus implements Bus {
     channel.on('error', (error: Error) =>
       this.#options.log.warn({ err: error, queue: spec.name }, 'AMQP channel error'),
     );
-    const queue = `${this.#options.queuePrefix}.${spec.name}`;
-    const transient = spec.ttlMs !== undefined;
-    await channel.assertQueue(queue, {
-      durable: !transient,
-      arguments: transient ? { 'x-message-ttl': spec.ttlMs, 'x-expires': 10 * 60_000 } : {},
-    });
-    for (const kind of spec.kinds)
-      await channel.bindQueue(queue, EXCHANGE, topicPattern(kind, 'amqp', spec.app));
+    const prefix = this.#options.queuePrefix;
+    const queue = routerQueueName(prefix, spec);
+    await channel.assertQueue(queue, { durable: true, arguments: routerQueueArguments(prefix, spec) });
+    for (const pattern of bindingPatterns(spec)) await channel.bindQueue(queue, EXCHANGE, pattern);
     await channel.prefetch(spec.prefetch);
     const { consumerTag } = await channel.consume(queue, (message) => {
       if (message) this.#track(this.#deliver(channel, message, handler));
     });
     this.#consumerChannels.push({ channel, tag: consumerTag });
+    await this.#drainLegacy(model, spec, handler);
   }
 
-  async #deliver(channel: Channel, message: ConsumeMessage, handler: InboundHandler): Promise<void> {
+  /**
+   * An earlier version's classic queue of this consumer, if it still exists: unbound, so that
+   * nothing new goes there, and consumed until the operator deletes it (docs/operations.md).
+   */
+  async #drainLegacy(model: ChannelModel, spec: ConsumerSpec, handler: InboundHandler): Promise<void> {
+    const legacy = legacyQueueName(this.#options.queuePrefix, spec);
+    // A missing queue closes the channel it was checked on: check on a throwaway one.
+    const probe = await model.createChannel();
+    probe.on('error', () => {});
+    const exists = await probe.checkQueue(legacy).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) return;
+    await probe.close().catch(() => {});
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) =>
+      this.#options.log.warn({ err: error, queue: legacy }, 'AMQP channel error'),
+    );
+    for (const pattern of bindingPatterns(spec)) await channel.unbindQueue(legacy, EXCHANGE, pattern);
+    await channel.prefetch(spec.prefetch);
+    const { consumerTag } = await channel.consume(legacy, (message) => {
+      if (message) this.#track(this.#deliver(channel, message, handler));
+    });
+    this.#consumerChannels.push({ channel, tag: consumerTag });
+    this.#options.log.warn(
+      { queue: legacy },
+      'draining the queue of an earlier version; delete it once empty',
+    );
+  }
+
+  /**
+   * `<queuePrefix>.redelivered`: what the router's queues dead-lettered after `DELIVERY_LIMIT`
+   * returns, with the original routing key in `x-death`. Each goes to the handler of the queue
+   * it came from; one that expired there (typing) is dropped, as its queue would have.
+   */
+  async #startRedelivered(model: ChannelModel): Promise<void> {
+    if (this.#redeliveredOn === model || this.#consumers.length === 0) return;
+    this.#redeliveredOn = model;
+    const channel = await model.createChannel();
+    const queue = redeliveredName(this.#options.queuePrefix);
+    channel.on('error', (error: Error) =>
+      this.#options.log.warn({ err: error, queue }, 'AMQP channel error'),
+    );
+    await channel.prefetch(Math.max(...this.#consumers.map(({ spec }) => spec.prefetch)));
+    const { consumerTag } = await channel.consume(queue, (message) => {
+      if (message) this.#track(this.#redeliver(channel, message));
+    });
+    this.#consumerChannels.push({ channel, tag: consumerTag });
+  }
+
+  async #redeliver(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const redelivery = readRedelivery(message.properties.headers);
+    if (!redelivery.ok || redelivery.reason === 'expired') {
+      const why = redelivery.ok ? 'expired in its queue' : redelivery.problem;
+      this.#options.log.warn({ why }, 'redelivered message dropped');
+      try {
+        channel.ack(message);
+      } catch {
+        // The channel is gone: the message comes back and is dropped then.
+      }
+      return;
+    }
+    const prefix = this.#options.queuePrefix;
+    const consumer = this.#consumers.find(({ spec }) => routerQueueName(prefix, spec) === redelivery.queue);
+    // Its consumer is not registered yet (the router is starting): back to the queue, a bit later.
+    const handler: InboundHandler =
+      consumer?.handler ??
+      (async () => {
+        throw new Error(`no consumer of ${redelivery.queue} yet`);
+      });
+    await this.#deliver(channel, message, handler, { topic: redelivery.routingKey, redelivered: true });
+  }
+
+  async #deliver(
+    channel: Channel,
+    message: ConsumeMessage,
+    handler: InboundHandler,
+    /** The topic when it is not the routing key (`<queuePrefix>.redelivered`). */
+    redelivery?: { topic: string; redelivered: true },
+  ): Promise<void> {
     let done = false;
+    const redelivered = message.fields.redelivered || redelivery !== undefined;
     try {
       await handler({
-        topic: message.fields.routingKey,
+        topic: redelivery?.topic ?? message.fields.routingKey,
         form: 'amqp',
         body: message.content,
-        redelivered: message.fields.redelivered,
-        // A requeued message carries no count: "redelivered" is at least one failed attempt.
-        attempts: message.fields.redelivered ? 1 : 0,
+        redelivered,
+        // A quorum queue counts returns; a classic one (an earlier version's) only says
+        // "redelivered", which is at least one failed attempt.
+        attempts: Math.max(deliveryCount(message.properties.headers) ?? 0, redelivered ? 1 : 0),
       });
       done = true;
     } catch (error) {
@@ -258,6 +354,13 @@ export class RabbitBus implements Bus {
     const tracked = work.catch(() => {}).finally(() => this.#inFlight.delete(tracked));
     this.#inFlight.add(tracked);
   }
+}
+
+/** What a consumer's queue is bound with on amq.topic. */
+function bindingPatterns(spec: ConsumerSpec): string[] {
+  const patterns = spec.kinds.map((kind) => topicPattern(kind, 'amqp', spec.app));
+  if (spec.wholeOutgoingNamespace) patterns.push(outgoingNamespacePattern('amqp', spec.app));
+  return patterns;
 }
 
 /**

@@ -49,7 +49,8 @@ export function consumerSpecs(app: string | undefined, prefetch: number): Consum
     ...(ttlMs === undefined ? {} : { ttlMs }),
   });
   return [
-    spec('messages', ['outgoing']),
+    // Unknown shapes in the outgoing namespace too: refused with invalid_topic, not dropped unheard.
+    { ...spec('messages', ['outgoing']), wholeOutgoingNamespace: true },
     spec('receipts', ['messageUpdate']),
     spec('conversations', ['conversationUpdate', 'archive', 'unarchive']),
     spec('presence', ['presence']),

@@ -4,6 +4,7 @@ import { signServiceToken } from '../../src/auth/tokens.js';
 import type { Bus, ConsumerSpec, InboundHandler } from '../../src/bus/bus.js';
 import { EmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { RabbitBus } from '../../src/bus/rabbitmq-bus.js';
+import { redeliveredName, routerQueueName } from '../../src/bus/rabbitmq-queues.js';
 import { createLogger } from '../../src/logger.js';
 import { services } from './services.js';
 
@@ -46,7 +47,9 @@ export async function rabbitBroker(retryDelayMs = 100): Promise<BrokerUnderTest>
   const queues = new Set<string>();
   const tracked: Bus = {
     consume(spec: ConsumerSpec, handler: InboundHandler) {
-      queues.add(`${queuePrefix}.${spec.name}`);
+      queues.add(routerQueueName(queuePrefix, spec));
+      queues.add(redeliveredName(queuePrefix));
+      queues.add(`${queuePrefix}.dead`);
       return bus.consume(spec, handler);
     },
     publish: (events) => bus.publish(events),

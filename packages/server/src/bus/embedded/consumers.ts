@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { topicPattern } from '@mercurio/protocol';
+import { outgoingNamespacePattern, topicPattern } from '@mercurio/protocol';
 import type { Logger } from '../../logger.js';
 import type { ConsumerSpec, InboundHandler } from '../bus.js';
 import { Gate } from './gate.js';
@@ -29,6 +29,7 @@ class Consumer {
     // The same patterns RabbitBus binds its queue with: a topic of the right shape is delivered
     // even when an id in it is invalid, so the router can answer with an error event.
     this.#patterns = spec.kinds.map((kind) => topicPattern(kind, 'mqtt', spec.app));
+    if (spec.wholeOutgoingNamespace) this.#patterns.push(outgoingNamespacePattern('mqtt', spec.app));
     this.#gate = new Gate(spec.prefetch);
   }
 
