@@ -13,7 +13,6 @@ import {
   MQTT_TOKEN_CASES,
   type MqttCase,
   type MqttOutcome,
-  OVERLONG_TOPIC_CASES,
   PAYLOAD_CASES,
   type StoredRow,
   TOPIC_CASES,
@@ -358,61 +357,3 @@ describe.each(ENGINES)(
     });
   },
 );
-
-/**
- * A topic longer than RabbitMQ's routing-key limit, on a stack of its own: on RabbitMQ 3.10 the
- * MQTT plugin routes it into the router's queue and RabbitMQ cannot hand it to the router over
- * AMQP (each attempt closes the router's connection), which would stall the corpus above.
- */
-describe.each(ENGINES)('a topic longer than a routing key is refused and stalls nobody (%s)', (engine) => {
-  const stack = new TestStack('corpus-long', {}, engine);
-  const clients: TestClient[] = [];
-  let ctx: CorpusContext;
-  let url: string;
-  let a: TestClient;
-  let b: TestClient;
-
-  beforeAll(async () => {
-    await stack.startRouter();
-    url = engine === 'rabbitmq' ? services().wsUrl : stack.router!.mqtt!.wsUrl!;
-    [a, b] = await Promise.all([stack.client('ann'), stack.client('ben')]);
-    ctx = {
-      app: stack.app,
-      engine,
-      topic: (...levels) => stack.topic(...levels),
-      outgoing: (sender, recipient) => stack.outgoing(sender, recipient),
-      token: (user, ttl) => stack.token(user, ttl),
-      sign: (claims, options) => signToken(claims, services().jwtSecret, options),
-      bystanders: { a: 'ann', b: 'ben' },
-      group: 'group-none',
-      bystanderMessageId: () => randomUUID(),
-    };
-  });
-  afterAll(async () => {
-    await Promise.allSettled(clients.map((client) => client.end()));
-    await stack.close();
-  });
-
-  it.each(OVERLONG_TOPIC_CASES.map((c, i) => [c.name, { ...c, user: `long${i}` }] as const))(
-    '%s',
-    async (_title, c) => {
-      const { outcome } = await runMqttCase(
-        { stack, ctx, url, track: (client) => clients.push(client) },
-        c,
-        c.user,
-      );
-      // Whatever the attacker saw, the router must still deliver everyone else's messages.
-      const messageId = randomUUID();
-      await a.publish(stack.outgoing('ann', 'ben'), { text: 'still there?', message_id: messageId });
-      const delivered = await b
-        .waitFor((m) => m.payload.message_id === messageId, BYSTANDER_LATENCY_MS)
-        .then(() => true)
-        .catch(() => false);
-      expect(delivered, `a bystander message after the attack was delivered (${c.pending})`).toBe(true);
-      expect(expectedOn(c.expected, engine), `${c.name}: got ${outcome} (pending: ${c.pending})`).toContain(
-        outcome,
-      );
-    },
-    60_000,
-  );
-});
