@@ -149,14 +149,42 @@ export class RabbitBus implements Bus {
     await this.#model?.close().catch(() => {});
   }
 
+  /**
+   * Connects, declares, and starts every consumer; only then is the connection the bus's own.
+   * A connection lost while opening (a message that cannot be delivered arrives at once, see
+   * rabbitmq-queues.ts) fails this call, which the one reconnect loop retries: its close must
+   * not start a second loop, which would leave a second connection consuming unseen.
+   */
   async #open(): Promise<void> {
     // Without noDelay, Nagle's algorithm holds small publishes and acks back by up to 40 ms.
     const model = await amqp.connect(await this.#connectOptions(), {
       noDelay: true,
       clientProperties: { connection_name: 'mercurio' },
     });
+    let lost = false;
     model.on('error', (error: Error) => this.#options.log.warn({ err: error }, 'AMQP connection error'));
-    model.on('close', () => this.#onClose());
+    model.on('close', () => {
+      lost = true;
+      if (model === this.#model) this.#onClose();
+    });
+    let publishers: ConfirmChannel[];
+    try {
+      publishers = await this.#setUp(model);
+    } catch (error) {
+      await model.close().catch(() => {});
+      throw error;
+    }
+    if (lost) throw new Error('AMQP connection lost while opening');
+    if (this.#closing) {
+      await model.close().catch(() => {});
+      return;
+    }
+    this.#model = model;
+    this.#publishers = publishers;
+  }
+
+  /** Publisher channels, the dead-letter and redelivered places, every consumer. */
+  async #setUp(model: ChannelModel): Promise<ConfirmChannel[]> {
     model.on('blocked', (reason: string) =>
       this.#options.log.warn({ reason }, 'RabbitMQ blocked publishing'),
     );
@@ -175,11 +203,10 @@ export class RabbitBus implements Bus {
     await publishers[0]!.assertExchange(redelivered, 'fanout', { durable: true });
     await publishers[0]!.assertQueue(redelivered, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await publishers[0]!.bindQueue(redelivered, redelivered, '');
-    this.#model = model;
-    this.#publishers = publishers;
     this.#consumerChannels = [];
     for (const consumer of this.#consumers) await this.#startConsumer(model, consumer);
     if (this.#consumers.length > 0) await this.#startRedelivered(model);
+    return publishers;
   }
 
   #onClose(): void {
@@ -193,6 +220,7 @@ export class RabbitBus implements Bus {
   async #reconnect(): Promise<void> {
     for (let attempt = 1; !this.#closing; attempt++) {
       await sleep(Math.min(100 * 2 ** attempt, 5000));
+      if (this.#closing) return;
       try {
         await this.#open();
         this.#options.log.info({ attempt }, 'AMQP reconnected');

@@ -12,6 +12,7 @@ import { type Engine, startEngine } from '../../src/engine.js';
 import { buildHttpApp, type HttpDeps } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { TestClient } from './mqtt-client.js';
+import { deleteRouterQueues } from './router-queues.js';
 import { services } from './services.js';
 
 export type EngineKind = 'rabbitmq' | 'embedded';
@@ -180,6 +181,7 @@ export class TestStack {
     await Promise.allSettled(this.#apps.map((app) => app.close()));
     await Promise.allSettled(this.#clients.map((client) => client.end()));
     await this.router?.stop();
+    if (this.engine === 'rabbitmq' && this.router) await deleteRouterQueues(this.config).catch(() => {});
     await this.#pool?.end();
     if (this.#dataDir) rmSync(this.#dataDir, { recursive: true, force: true });
   }
