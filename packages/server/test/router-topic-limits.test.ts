@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { chat21UserScopes } from '@mercurio/protocol';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signServiceToken } from '../src/auth/tokens.js';
+import { redeliveredName, routerQueueName } from '../src/bus/rabbitmq-queues.js';
+import { signToken } from './support/acl-cases.js';
 import type { Received, TestClient } from './support/mqtt-client.js';
 import { services } from './support/services.js';
 import { ENGINES, TestStack } from './support/stack.js';
@@ -164,5 +167,69 @@ describe('upgrade from classic router queues (rabbitmq)', () => {
       stack.app,
     ]);
     expect(rows).toEqual([{ text: 'sent before the upgrade' }, { text: 'after the upgrade' }]);
+  });
+});
+
+/**
+ * The router reads the topic of what reaches `<prefix>.redelivered` from its `x-death` header. A
+ * client holding Chat21's scopes (write on any exchange, with its own routing keys) that reaches
+ * the AMQP port puts a message there itself, with an `x-death` naming another user's outgoing
+ * topic: it must not be taken for that user's message.
+ */
+describe('a forged dead letter is not taken for another user’s message (rabbitmq)', () => {
+  const stack = new TestStack('topic-forged', {}, 'rabbitmq');
+  const prefix = stack.config.router.queuePrefix;
+
+  beforeAll(() => stack.startRouter());
+  afterAll(() => stack.close());
+
+  it('refused: only the broker’s dead-lettering routes into <prefix>.redelivered', {
+    timeout: 40_000,
+  }, async () => {
+    const eve = await stack.client('eve');
+    const url = new URL(services().amqpUrl);
+    const token = await signToken(
+      { sub: 'eve', scope: chat21UserScopes(stack.app, 'eve') },
+      services().jwtSecret,
+    );
+    const connection = await amqp.connect({
+      hostname: url.hostname,
+      port: Number(url.port),
+      username: 'eve',
+      password: token,
+    });
+    try {
+      const channel = await connection.createConfirmChannel();
+      const victimTopic = stack.outgoing('victim', 'ann').replaceAll('/', '.');
+      channel.publish(
+        redeliveredName(prefix),
+        `apps.${stack.app}.users.eve.forged`,
+        Buffer.from(JSON.stringify({ text: 'forged', message_id: randomUUID() })),
+        {
+          headers: {
+            'x-death': [
+              {
+                count: 1,
+                reason: 'delivery_limit',
+                queue: routerQueueName(prefix, { name: 'messages' }),
+                exchange: 'amq.topic',
+                'routing-keys': [victimTopic],
+              },
+            ],
+          },
+        },
+      );
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close().catch(() => {});
+    }
+    // A genuine dead letter behind it in the same queue: once eve is told about it, the forged
+    // one ahead of it was handled.
+    await eve.publish(stack.outgoing('eve', 'z'.repeat(300)), { text: 'long' });
+    await eve.waitFor((m) => m.topic === stack.topic('users', 'eve', 'errors', 'clientadded'), 15_000);
+    const { rows } = await stack.sql.query('SELECT sender, text FROM messages WHERE app_id = $1', [
+      stack.app,
+    ]);
+    expect(rows).toEqual([]);
   });
 });

@@ -321,7 +321,7 @@ export class RabbitBus implements Bus {
   }
 
   async #redeliver(channel: Channel, message: ConsumeMessage): Promise<void> {
-    const redelivery = readRedelivery(message.properties.headers);
+    const redelivery = readRedelivery(message.fields.routingKey, message.properties.headers);
     if (!redelivery.ok || redelivery.reason === 'expired') {
       const why = redelivery.ok ? 'expired in its queue' : redelivery.problem;
       this.#options.log.warn({ why }, 'redelivered message dropped');

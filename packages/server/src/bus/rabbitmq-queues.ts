@@ -67,20 +67,24 @@ export type Redelivery =
   | { ok: false; problem: string };
 
 /**
- * Reads the newest `x-death` entry. Trusted because only the broker writes into
- * `<prefix>.redelivered` (users may publish on amq.topic only, and MQTT 3.1.1 carries no
- * headers); docs/security.md says why the AMQP port must stay private.
+ * Reads the newest `x-death` entry of a message from `<prefix>.redelivered`. Only the broker's
+ * dead-lettering gives it the routing key `redelivered`: a user token may write with its own
+ * routing keys only (`apps.<app>.users.<me>.*`, `apps.<app>.outgoing.users.<me>.*`; Chat21's
+ * scopes on any exchange), so a message a client put there itself is refused. MQTT 3.1.1 carries
+ * no headers; docs/security.md says why the AMQP port must stay private all the same.
  */
-export function readRedelivery(headers: Record<string, unknown> | undefined): Redelivery {
+export function readRedelivery(routingKey: string, headers: Record<string, unknown> | undefined): Redelivery {
+  if (routingKey !== REDELIVERED_KEY)
+    return { ok: false, problem: `routing key is not '${REDELIVERED_KEY}': not dead-lettered by the broker` };
   const deaths = headers?.['x-death'];
   const newest = Array.isArray(deaths) ? (deaths[0] as Record<string, unknown> | undefined) : undefined;
   const keys = newest?.['routing-keys'];
-  const routingKey = Array.isArray(keys) ? keys[0] : undefined;
+  const original = Array.isArray(keys) ? keys[0] : undefined;
   const queue = newest?.queue;
   const reason = newest?.reason;
-  if (typeof routingKey !== 'string' || typeof queue !== 'string' || typeof reason !== 'string')
+  if (typeof original !== 'string' || typeof queue !== 'string' || typeof reason !== 'string')
     return { ok: false, problem: 'no x-death header with a queue, a reason and a routing key' };
-  return { ok: true, queue, routingKey, reason };
+  return { ok: true, queue, routingKey: original, reason };
 }
 
 /** Failed deliveries so far, as a quorum queue counts them (`x-delivery-count`), if it says. */
