@@ -14,6 +14,8 @@ export interface UserTokenRequest {
   app: string;
   user: string;
   ttlSeconds: number;
+  /** When it is issued (ms; default now): callers that report `exp` pass the time they report from. */
+  issuedAt?: number;
   /** `tiledesk_api_roles`: 'admin' lets the token act for other users on the HTTP API. */
   role?: 'user' | 'admin';
   /** The user's names, as OpenID Connect claims (`name`, `given_name`, `family_name`). */
@@ -35,6 +37,7 @@ export async function signUserToken(settings: JwtSettings, request: UserTokenReq
   // 'system' and group-form ids name the service and groups; a user holding one could pose as them.
   const problem = userIdProblem(user);
   if (problem) throw new MercurioError('reserved_id', problem);
+  const issuedAt = Math.floor((request.issuedAt ?? Date.now()) / 1000);
   return new SignJWT({
     scope: userScopes(app, user, settings.resourceServerId),
     client_id: user,
@@ -50,8 +53,8 @@ export async function signUserToken(settings: JwtSettings, request: UserTokenReq
     .setJti(randomUUID())
     .setSubject(user)
     .setAudience([settings.resourceServerId, user])
-    .setIssuedAt()
-    .setExpirationTime(`${request.ttlSeconds}s`)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + request.ttlSeconds)
     .sign(key(settings));
 }
 

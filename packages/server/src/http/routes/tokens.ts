@@ -31,7 +31,10 @@ export function tokenRoutes(app: ZodApp, ctx: HttpContext): void {
       assertAdmin(callerOf(request), appid);
       const body = request.body;
       const ttlSeconds = body.ttl_seconds ?? userTokenTtlSeconds;
+      // One clock reading for the token's exp and the expires_at reported next to it.
+      const issuedAt = ctx.now();
       const token = await signUserToken(ctx.jwt, {
+        issuedAt,
         app: appid,
         user: body.user_id,
         ttlSeconds,
@@ -49,7 +52,7 @@ export function tokenRoutes(app: ZodApp, ctx: HttpContext): void {
           lastname: body.lastname ?? null,
           role: body.role,
           token,
-          expires_at: Math.floor(ctx.now() / 1000) + ttlSeconds,
+          expires_at: Math.floor(issuedAt / 1000) + ttlSeconds,
         },
       };
     },
