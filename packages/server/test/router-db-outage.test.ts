@@ -14,7 +14,12 @@ describe('PostgreSQL unreachable for a few seconds in the middle of a stream', (
     const pg = new URL(services().pgUrl);
     proxy = await TcpProxy.start(pg.hostname, Number(pg.port));
     pg.port = String(proxy.port);
-    stack = new TestStack('dbdown', { MERCURIO_DATABASE_URL: pg.toString(), MERCURIO_RETRY_DELAY_MS: '200' });
+    stack = new TestStack('dbdown', {
+      MERCURIO_DATABASE_URL: pg.toString(),
+      MERCURIO_RETRY_DELAY_MS: '200',
+      // Exactly the messages sent: a message retried during the outage counts once, not per attempt.
+      MERCURIO_RATE_MESSAGES: '300',
+    });
     await stack.startRouter();
     [sender, recipient] = await Promise.all([stack.client('sender'), stack.client('recipient')]);
   });

@@ -110,7 +110,10 @@ export class Router {
     const sent = await this.#order.run(pipeline.orderKey(topic), async () => {
       queued();
       const processing = stage.startTimer({ kind: topic.kind, stage: 'process' });
-      const run = () => this.#run(pipeline, topic, message);
+      // A message counts against its sender's limits once, however often it is tried (a retry
+      // during an outage must not make the sender look like a flooder).
+      const admission = { due: !message.redelivered };
+      const run = () => this.#run(pipeline, topic, message, admission);
       events = await this.#retrying(message, run, run, (error, attempts, failure) =>
         this.#deadLetter(topic, message, error, attempts, failure),
       );
@@ -188,9 +191,17 @@ export class Router {
     this.#stopping.abort();
   }
 
-  async #run(pipeline: Pipeline<TopicKind>, topic: Topic, message: InboundMessage): Promise<Publication[]> {
+  async #run(
+    pipeline: Pipeline<TopicKind>,
+    topic: Topic,
+    message: InboundMessage,
+    admission: { due: boolean },
+  ): Promise<Publication[]> {
     try {
-      await admit(this.#ctx.limits, topic, message.body);
+      if (admission.due) {
+        await admit(this.#ctx.limits, topic, message.body);
+        admission.due = false;
+      }
       const events = await pipeline.run(this.#ctx, {
         topic,
         body: message.body,
