@@ -12,6 +12,9 @@ const resolve = {
 export default defineConfig({
   resolve,
   test: {
+    // Most test files wait on real brokers, databases and browsers, not on the CPU: three at a time
+    // (Vitest's default on this 2-core machine is one).
+    maxWorkers: 3,
     projects: [
       {
         resolve,
@@ -31,6 +34,9 @@ export default defineConfig({
         resolve,
         test: {
           name: 'server',
+          // Modules keep no global state (the composition root passes everything down), so a worker
+          // reuses what it imported for its next file instead of importing the engine again.
+          isolate: false,
           include: ['packages/server/test/**/*.test.ts'],
           globalSetup: ['packages/server/test/support/global-services.ts'],
           testTimeout: 30_000,
