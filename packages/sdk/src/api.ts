@@ -1,5 +1,6 @@
 import type { ConversationView, GroupPayload, MessageCopy, PresenceStatus } from '@mercurio/protocol';
 import type { TokenSource } from './token.js';
+import { checkedMessage, type ReportInvalid } from './validate.js';
 
 /** The part of `fetch` the SDK uses, so any implementation (browser, Node, a test double) fits. */
 export type FetchLike = (
@@ -74,13 +75,23 @@ export class Api {
   readonly #user: string;
   readonly #tokens: TokenSource;
   readonly #fetch: FetchLike;
+  readonly #report: ReportInvalid;
 
-  constructor(base: string, app: string, user: string, tokens: TokenSource, fetch: FetchLike) {
+  /** `report` hears of each history message dropped for not fitting the protocol (default: none). */
+  constructor(
+    base: string,
+    app: string,
+    user: string,
+    tokens: TokenSource,
+    fetch: FetchLike,
+    report: ReportInvalid = () => undefined,
+  ) {
     this.#base = base.replace(/\/+$/, '');
     this.#app = app;
     this.#user = user;
     this.#tokens = tokens;
     this.#fetch = fetch;
+    this.#report = report;
   }
 
   async #request(method: string, path: string, body?: unknown): Promise<Envelope> {
@@ -143,11 +154,19 @@ export class Api {
       'GET',
       `${this.#userPath()}/conversations/${enc(conversWith)}/messages?${query}`,
     );
+    // Checked like live ones: gap fill emits them as `message` events, `history()` hands them to the app.
+    const source = `the history of ${conversWith}`;
+    const rows = Array.isArray(json.result) ? json.result : [];
+    if (json.result !== undefined && !Array.isArray(json.result))
+      this.#report(`dropped ${source}: its result is not a list`, { cause: json.result });
     return {
-      messages: (json.result as MessageCopy[] | undefined) ?? [],
+      messages: rows.flatMap((row): MessageCopy[] => {
+        const message = checkedMessage(conversWith, row, { source }, this.#report);
+        return message ? [message] : [];
+      }),
       hasMore: json.has_more === true,
-      firstSeq: json.first_seq ?? null,
-      lastSeq: json.last_seq ?? null,
+      firstSeq: typeof json.first_seq === 'number' ? json.first_seq : null,
+      lastSeq: typeof json.last_seq === 'number' ? json.last_seq : null,
     };
   }
 

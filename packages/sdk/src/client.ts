@@ -1,11 +1,4 @@
-import {
-  conversationKindOf,
-  formatTopic,
-  inboxPattern,
-  type MessageCopy,
-  parseTopic,
-  type Topic,
-} from '@mercurio/protocol';
+import { formatTopic, inboxPattern, type Topic } from '@mercurio/protocol';
 import type { MqttClient } from 'mqtt';
 import {
   Api,
@@ -23,19 +16,16 @@ import {
   type EventName,
   type Listener,
   type MercurioEvents,
-  type MessageSource,
 } from './events.js';
-import { fillGaps, SeqTracker } from './gap-fill.js';
-import { emitInboxEvent } from './inbox-events.js';
+import { SeqTracker } from './gap-fill.js';
+import { InboundDispatch } from './inbound.js';
+import { InboxSync } from './inbox-sync.js';
 import type { ConnectOptions, MessageContent, SendOptions } from './options.js';
 import { memoryStorage, Outbox, type OutboxEntry } from './outbox.js';
+import { OutboxSender } from './outbox-sender.js';
 import { outgoingPayload } from './outgoing.js';
 import { readClaims, TokenSource } from './token.js';
-
-interface Buffered {
-  conversWith: string;
-  message: MessageCopy;
-}
+import type { ReportInvalid } from './validate.js';
 
 const CLOSED = 'the client was closed';
 
@@ -44,20 +34,17 @@ export class MercurioClient {
   readonly appId: string;
   readonly userId: string;
   readonly clientId: string;
-  readonly #options: ConnectOptions;
   readonly #emitter = new Emitter();
   readonly #tokens: TokenSource;
   readonly #api: Api | undefined;
   readonly #outbox: Outbox;
-  readonly #dedupe: Dedupe;
+  readonly #sender: OutboxSender;
   readonly #tracker = new SeqTracker();
+  readonly #sync: InboxSync;
+  readonly #inbound: InboundDispatch;
   readonly #connection: Connection;
   readonly #newId: () => string;
   #state: ConnectionState = 'disconnected';
-  #inFlight = new Set<string>();
-  #syncing = false;
-  #syncGeneration = 0;
-  #buffered: Buffered[] = [];
 
   constructor(options: ConnectOptions) {
     const claims = readClaims(options.token);
@@ -65,20 +52,31 @@ export class MercurioClient {
     const userId = options.userId ?? claims.sub;
     if (!appId) throw new TypeError('appId is required (the token has no app_id)');
     if (!userId) throw new TypeError('userId is required (the token has no sub)');
-    this.#options = options;
     this.appId = appId;
     this.userId = userId;
     this.#newId =
       options.newId ?? (() => (globalThis as { crypto: { randomUUID(): string } }).crypto.randomUUID());
     this.clientId = options.clientId ?? `${userId}_${this.#newId().slice(0, 8)}`;
     this.#tokens = new TokenSource(options.token, options.tokenRefresh);
+    // What a buggy server or a proxy puts into the inbox never reaches the app: it is dropped and told.
+    const report: ReportInvalid = (message, details) => this.#error('invalid_event', message, details);
     const fetch = options.fetch ?? (globalThis.fetch?.bind(globalThis) as FetchLike | undefined);
     this.#api =
       options.apiEndpoint && fetch
-        ? new Api(options.apiEndpoint, appId, userId, this.#tokens, fetch)
+        ? new Api(options.apiEndpoint, appId, userId, this.#tokens, fetch, report)
         : undefined;
     this.#outbox = new Outbox(options.storage ?? memoryStorage());
-    this.#dedupe = new Dedupe(options.dedupeCapacity);
+    this.#sender = new OutboxSender(this.#outbox, () => this.#connection.client, this.#emitter);
+    const api = this.#api;
+    const pageSize = options.gapFillPageSize ?? 100;
+    this.#sync = new InboxSync({
+      emitter: this.#emitter,
+      dedupe: new Dedupe(options.dedupeCapacity),
+      tracker: this.#tracker,
+      fetchPage: api && ((conversWith, after) => api.history(conversWith, { after, limit: pageSize })),
+      error: (code, message, extra) => this.#error(code, message, extra),
+    });
+    this.#inbound = new InboundDispatch(this.#emitter, this.#sync, report);
     const presence = this.#topic({ kind: 'presence', app: appId, user: userId, clientId: this.clientId });
     this.#connection = new Connection({
       endpoint: options.endpoint,
@@ -94,13 +92,11 @@ export class MercurioClient {
       checkToken: this.#api ? (token) => this.#api!.checkToken(token) : undefined,
       onConnect: (client) => this.#onConnect(client, presence),
       onReady: () => {
-        this.#flush();
-        void this.#sync(this.#syncGeneration);
+        this.#sender.flush();
+        void this.#sync.fill();
       },
-      onDisconnect: () => {
-        this.#inFlight = new Set();
-      },
-      onMessage: (topic, payload) => this.#onMessage(topic, payload),
+      onDisconnect: () => this.#sender.newConnection(),
+      onMessage: (topic, payload) => this.#inbound.receive(topic, payload),
       onState: (state, reason) => this.#setState(state, reason),
       onError: (code, message, cause) => this.#error(code, message, { cause }),
     });
@@ -124,7 +120,7 @@ export class MercurioClient {
 
   /** Starts connecting (and reconnecting); `connect()` calls it. */
   start(): void {
-    void this.#outbox.load().then(() => this.#flush());
+    void this.#outbox.load().then(() => this.#sender.flush());
     this.#connection.start();
   }
 
@@ -161,7 +157,7 @@ export class MercurioClient {
       this.#newId();
     const payload = outgoingPayload(to, content, messageId, options);
     const topic = this.#topic({ kind: 'outgoing', app: this.appId, user: this.userId, recipient: to });
-    await this.#enqueue(messageId, topic, payload);
+    await this.#sender.send(messageId, topic, payload);
     return { message_id: messageId };
   }
 
@@ -292,7 +288,7 @@ export class MercurioClient {
       client.publishAsync(presence, JSON.stringify({ disconnected: true }), { qos: 1 }).then(() => undefined),
     );
     this.#outbox.abandon(new Error(CLOSED));
-    this.#syncing = false;
+    this.#sync.release();
     this.#setState('disconnected');
   }
 
@@ -327,140 +323,18 @@ export class MercurioClient {
       | { kind: 'messageUpdate'; conversWith: string; messageId: string },
     payload: Record<string, unknown>,
   ): Promise<void> {
-    await this.#enqueue(
+    await this.#sender.send(
       this.#newId(),
       this.#topic({ ...topic, app: this.appId, user: this.userId } as Topic),
       payload,
     );
   }
 
-  async #enqueue(id: string, topic: string, payload: Record<string, unknown>): Promise<void> {
-    await this.#outbox.add({ id, topic, payload: JSON.stringify(payload), createdAt: Date.now() });
-    const settled = this.#outbox.settled(id);
-    this.#flush();
-    await settled;
-  }
-
-  /** Hands every pending entry not yet in flight on this connection to MQTT.js, in order. */
-  #flush(): void {
-    const client = this.#connection.client;
-    if (!client) return;
-    const inFlight = this.#inFlight;
-    for (const entry of this.#outbox.pending()) {
-      if (inFlight.has(entry.id)) continue;
-      inFlight.add(entry.id);
-      client.publish(entry.topic, entry.payload, { qos: 1 }, (error) => {
-        if (error) {
-          inFlight.delete(entry.id);
-          return;
-        }
-        void this.#outbox.acknowledged(entry.id).then(() => {
-          this.#emitter.emit('sent', { id: entry.id, topic: entry.topic });
-        });
-      });
-    }
-  }
-
   async #onConnect(client: MqttClient, presence: string): Promise<void> {
     // Messages of the persistent session arrive right after CONNACK: hold them until gaps are filled.
-    this.#syncing = true;
-    ++this.#syncGeneration;
-    this.#inFlight = new Set();
+    this.#sync.hold();
+    this.#sender.newConnection();
     await client.subscribeAsync(inboxPattern(this.appId, this.userId, 'mqtt'), { qos: 1 });
     client.publish(presence, JSON.stringify({ connected: true }), { qos: 1 });
   }
-
-  async #sync(generation: number): Promise<void> {
-    const conversations = this.#tracker.conversations().length;
-    let filled = 0;
-    let ok = true;
-    if (this.#api && conversations > 0) {
-      const api = this.#api;
-      const pageSize = this.#options.gapFillPageSize ?? 100;
-      try {
-        const pages = await fillGaps(this.#tracker, (conversWith, after) =>
-          api.history(conversWith, { after, limit: pageSize }),
-        );
-        if (generation !== this.#syncGeneration) return;
-        for (const [conversWith, page] of pages) {
-          const live = this.#takeBuffered(conversWith);
-          const merged: { message: MessageCopy; source: MessageSource }[] = [
-            ...page.messages.map((message) => ({ message, source: 'gap-fill' as const })),
-            ...live.map((message) => ({ message, source: 'live' as const })),
-          ].sort((a, b) => seqOf(a.message) - seqOf(b.message));
-          for (const { message, source } of merged) {
-            if (this.#deliver(conversWith, message, source) && source === 'gap-fill') filled++;
-          }
-          if (page.lastSeq !== undefined) this.#tracker.settle(conversWith, page.lastSeq);
-        }
-      } catch (cause) {
-        if (generation !== this.#syncGeneration) return;
-        ok = false;
-        this.#error('gap_fill_failed', `could not fill gaps from the history API: ${String(cause)}`, {
-          cause,
-        });
-      }
-    }
-    if (generation !== this.#syncGeneration) return;
-    const rest = this.#buffered;
-    this.#buffered = [];
-    this.#syncing = false;
-    for (const { conversWith, message } of rest) this.#deliver(conversWith, message, 'live');
-    if (ok) this.#emitter.emit('uptodate', { conversations, filled });
-  }
-
-  #takeBuffered(conversWith: string): MessageCopy[] {
-    const taken = this.#buffered.filter((b) => b.conversWith === conversWith).map((b) => b.message);
-    this.#buffered = this.#buffered.filter((b) => b.conversWith !== conversWith);
-    return taken;
-  }
-
-  /** Emits a message once per message_id; true when it was emitted. */
-  #deliver(conversWith: string, message: MessageCopy, source: MessageSource): boolean {
-    if (!this.#dedupe.first(message.message_id)) return false;
-    if (typeof message.seq === 'number') this.#tracker.observe(conversWith, message.seq);
-    const kind = conversationKindOf(message.channel_type, conversWith);
-    this.#emitter.emit('message', { conversWith, kind, message, source });
-    return true;
-  }
-
-  #onMessage(topicText: string, raw: Uint8Array): void {
-    const parsed = parseTopic(topicText, 'mqtt');
-    if (!parsed.ok) return; // Chat21 clients ignore what they do not know; so do we.
-    let payload: unknown;
-    try {
-      payload = JSON.parse(new TextDecoder().decode(raw));
-    } catch {
-      this.#error('invalid_event', `unparsable payload on ${topicText}`, { topic: topicText });
-      return;
-    }
-    if (typeof payload !== 'object' || payload === null) {
-      this.#error('invalid_event', `payload on ${topicText} is not an object`, { topic: topicText });
-      return;
-    }
-    this.#dispatch(parsed.topic, payload as Record<string, unknown>, topicText);
-  }
-
-  #dispatch(topic: Topic, payload: Record<string, unknown>, topicText: string): void {
-    const emit = this.#emitter;
-    switch (topic.kind) {
-      case 'messageAdded': {
-        if (typeof payload.message_id !== 'string') {
-          this.#error('invalid_event', `message without message_id on ${topicText}`, { topic: topicText });
-          return;
-        }
-        const message = payload as MessageCopy;
-        if (this.#syncing) this.#buffered.push({ conversWith: topic.conversWith, message });
-        else this.#deliver(topic.conversWith, message, 'live');
-        return;
-      }
-      default:
-        emitInboxEvent(emit, topic, payload);
-        return;
-    }
-  }
-}
-
-function seqOf(message: MessageCopy): number {
-  return typeof message.seq === 'number' ? message.seq : Number.MAX_SAFE_INTEGER;
 }

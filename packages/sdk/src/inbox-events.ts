@@ -1,57 +1,99 @@
-import type { PresenceEvent, Topic, TypingEvent } from '@mercurio/protocol';
+import {
+  ConversationViewPartSchema,
+  ErrorEventSchema,
+  GroupUpdatedEventSchema,
+  MessageUpdatedEventSchema,
+  PresenceEventSchema,
+  type Topic,
+  TypingEventSchema,
+} from '@mercurio/protocol';
 import type { Emitter } from './events.js';
+import { checked, type ReportInvalid, type Schema } from './validate.js';
 
 /**
- * Turns an inbox event other than a new message into the SDK's typed event. Topics that are not
- * events (the client's own receipts, presence and typing echoing back on `#`) emit nothing.
+ * Turns an inbox event other than a new message into the SDK's typed event, once its payload fits
+ * the event's schema (what does not fit is reported and dropped). The topic names the
+ * conversation, message, group or peer, and wins over the payload. Topics that are not events
+ * (the client's own receipts, presence and typing echoing back on `#`) emit nothing.
  */
-export function emitInboxEvent(emitter: Emitter, topic: Topic, payload: Record<string, unknown>): void {
+export function emitInboxEvent(
+  emitter: Emitter,
+  topic: Topic,
+  payload: Record<string, unknown>,
+  topicText: string,
+  report: ReportInvalid,
+): void {
+  const check = <T>(schema: Schema<T>, value: unknown, what: string) =>
+    checked(schema, value, { what, topic: topicText }, report);
   switch (topic.kind) {
-    case 'messageUpdated':
-      emitter.emit('messageUpdated', {
-        ...payload,
-        conversWith: topic.conversWith,
-        message_id: topic.messageId,
-      });
+    case 'messageUpdated': {
+      const update = check(MessageUpdatedEventSchema, payload, 'a message update');
+      if (update)
+        emitter.emit('messageUpdated', {
+          ...update,
+          conversWith: topic.conversWith,
+          message_id: topic.messageId,
+        });
       return;
-    case 'conversationUpdated':
-      emitter.emit('conversationUpdated', { ...payload, conversWith: topic.conversWith });
+    }
+    case 'conversationUpdated': {
+      const view = check(ConversationViewPartSchema, payload, 'a conversation update');
+      if (view) emitter.emit('conversationUpdated', { ...view, conversWith: topic.conversWith });
       return;
+    }
     case 'conversationAdded':
-      emitter.emit('conversationAdded', { conversWith: topic.conversWith, conversation: payload });
-      return;
     case 'conversationDeleted':
-      emitter.emit('conversationRemoved', { conversWith: topic.conversWith, conversation: payload });
-      return;
     case 'archivedConversationAdded':
-      emitter.emit('conversationArchived', { conversWith: topic.conversWith, conversation: payload });
+    case 'archivedConversationDeleted': {
+      const conversation = check(ConversationViewPartSchema, payload, 'a conversation');
+      if (conversation)
+        emitter.emit(CONVERSATION_EVENTS[topic.kind], { conversWith: topic.conversWith, conversation });
       return;
-    case 'archivedConversationDeleted':
-      emitter.emit('conversationUnarchived', { conversWith: topic.conversWith, conversation: payload });
+    }
+    case 'groupUpdated': {
+      const group = check(
+        GroupUpdatedEventSchema,
+        { members: {}, ...payload, uid: topic.groupId },
+        'a group update',
+      );
+      if (group) emitter.emit('groupUpdated', { groupId: topic.groupId, group });
       return;
-    case 'groupUpdated':
-      emitter.emit('groupUpdated', {
-        groupId: topic.groupId,
-        group: { members: {}, ...payload, uid: topic.groupId },
-      });
+    }
+    case 'presenceChanged': {
+      const presence = check(PresenceEventSchema, { ...payload, user_id: topic.peer }, 'a presence event');
+      if (presence) emitter.emit('presence', presence);
       return;
-    case 'presenceChanged':
-      emitter.emit('presence', { ...(payload as unknown as PresenceEvent), user_id: topic.peer });
+    }
+    case 'typingChanged': {
+      const typing = check(
+        TypingEventSchema,
+        { ...payload, conversWith: topic.conversWith },
+        'a typing event',
+      );
+      if (typing) emitter.emit('typing', typing);
       return;
-    case 'typingChanged':
-      emitter.emit('typing', { ...(payload as unknown as TypingEvent), conversWith: topic.conversWith });
-      return;
-    case 'error':
+    }
+    case 'error': {
+      const error = check(ErrorEventSchema, payload, 'an error event');
+      if (!error) return;
       emitter.emit('error', {
-        code: String(payload.code ?? 'unknown'),
-        message: String(payload.message ?? ''),
-        timestamp: typeof payload.timestamp === 'number' ? payload.timestamp : Date.now(),
-        ...(typeof payload.topic === 'string' ? { topic: payload.topic } : {}),
-        ...(typeof payload.message_id === 'string' ? { message_id: payload.message_id } : {}),
-        ...(typeof payload.retry_after_ms === 'number' ? { retry_after_ms: payload.retry_after_ms } : {}),
+        code: error.code,
+        message: error.message,
+        timestamp: error.timestamp,
+        ...(error.topic === undefined ? {} : { topic: error.topic }),
+        ...(error.message_id === undefined ? {} : { message_id: error.message_id }),
+        ...(error.retry_after_ms === undefined ? {} : { retry_after_ms: error.retry_after_ms }),
       });
       return;
+    }
     default:
       return;
   }
 }
+
+const CONVERSATION_EVENTS = {
+  conversationAdded: 'conversationAdded',
+  conversationDeleted: 'conversationRemoved',
+  archivedConversationAdded: 'conversationArchived',
+  archivedConversationDeleted: 'conversationUnarchived',
+} as const;
