@@ -56,6 +56,8 @@ export interface GroupUpdated {
 /**
  * A server error event (`…/errors/clientadded`, stable `code` from docs/errors.md) or an SDK
  * failure (codes `gap_fill_failed`, `connection_error`, `invalid_event`, `listener_error`).
+ * `invalid_event`: an inbound payload that did not fit its schema was dropped; `topic` is where it
+ * arrived (absent for a history page), `cause` lists the problems.
  */
 export interface MercurioErrorEvent {
   code: string;

@@ -4,7 +4,7 @@ import {
   MessageStatus,
   type MessageStatusCode,
 } from '@mercurio/protocol';
-import type { ConversationRecord, StoredMessage } from './store/store.js';
+import type { ConversationRecord, StoredMessage } from './store/types.js';
 
 /** A message as one inbox sees it: the stored body plus this copy's status and its sequence number. */
 export function messageCopy(message: StoredMessage, status: MessageStatusCode): MessageCopy {

@@ -6,12 +6,8 @@ import { createPgDatabase } from '../src/store/pg-database.js';
 import { createPgliteDatabase } from '../src/store/pglite-database.js';
 import type { SqlDatabase } from '../src/store/sql.js';
 import { openSqlStore } from '../src/store/sql-store.js';
-import {
-  type ConversationDelivery,
-  conversationKey,
-  type NewMessage,
-  type Store,
-} from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
+import { type ConversationDelivery, conversationKey, type NewMessage } from '../src/store/types.js';
 import { services } from './support/services.js';
 
 const ENGINES: [string, () => Promise<SqlDatabase>][] = [

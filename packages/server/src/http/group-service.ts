@@ -1,8 +1,8 @@
 import { GROUP_ID_MARK, newGroupIdProblem, SYSTEM_SENDER, userIdProblem } from '@mercurio/protocol';
 import type { Publication } from '../bus/bus.js';
 import { MercurioError } from '../errors.js';
-import { displayName } from '../store/profiles-sql.js';
-import { conversationKey, type GroupRecord } from '../store/store.js';
+import { displayName } from '../store/profile-store.js';
+import { conversationKey, type GroupRecord } from '../store/types.js';
 import { messageCopy } from '../views.js';
 import type { Caller, HttpContext } from './context.js';
 import { type GroupNotification, groupView, membersMap } from './views.js';

@@ -1,5 +1,5 @@
 import type { MessageCopy } from '@mercurio/protocol';
-import { conversationKey } from '../store/store.js';
+import { conversationKey } from '../store/types.js';
 import type { HttpContext } from './context.js';
 import { historyCopy, type ReadState } from './views.js';
 

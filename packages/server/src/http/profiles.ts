@@ -1,7 +1,7 @@
 import { SYSTEM_SENDER } from '@mercurio/protocol';
 import type { JWTPayload } from 'jose';
 import { z } from 'zod';
-import type { UserProfile } from '../store/profiles-sql.js';
+import type { UserProfile } from '../store/profile-store.js';
 import type { Caller, HttpContext } from './context.js';
 
 /** A display name: one line of up to 256 characters, no control characters. */

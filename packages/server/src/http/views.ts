@@ -1,6 +1,6 @@
 import { type MessageCopy, MessageStatus, type MessageStatusCode } from '@mercurio/protocol';
 import { MercurioError } from '../errors.js';
-import type { GroupRecord, StoredMessage } from '../store/store.js';
+import type { GroupRecord, StoredMessage } from '../store/types.js';
 import { messageCopy } from '../views.js';
 
 /** Read watermarks needed to give each history copy the status its owner's inbox would show. */

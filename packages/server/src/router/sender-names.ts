@@ -1,4 +1,4 @@
-import { displayName, type ProfileStore } from '../store/profiles-sql.js';
+import { displayName, type ProfileStore } from '../store/profile-store.js';
 
 /** Distinct users whose names one router process keeps; the oldest entry goes first beyond it. */
 const MAX_ENTRIES = 50_000;

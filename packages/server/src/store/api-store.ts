@@ -1,11 +1,12 @@
-import * as groupsAdmin from './groups-admin-sql.js';
-import * as history from './history-sql.js';
-import { searchMessages } from './search-sql.js';
-import type { SqlDatabase } from './sql.js';
-import type { ConversationRecord, GroupRecord, StoredMessage } from './store.js';
+import type { RouterStore } from './router-store.js';
+import type { ConversationRecord, GroupRecord, StoredMessage } from './types.js';
 
-/** The Store's reads and group administration for the HTTP API (a part of `Store`). */
-export interface ApiStore {
+/**
+ * What the HTTP API reads, and group administration (a part of `Store`). It shares the router's
+ * reads of conversations, groups and presence, and its group creation.
+ */
+export interface ApiStore
+  extends Pick<RouterStore, 'getConversation' | 'getGroup' | 'createGroupIfAbsent' | 'getPresence'> {
   listConversations(app: string, owner: string, page: ConversationPage): Promise<ConversationRecord[]>;
   /** The caller's conversation row and how far they may read it; null when they have none. */
   conversationReader(app: string, owner: string, conversWith: string): Promise<ConversationReader | null>;
@@ -62,9 +63,13 @@ export interface SearchHit {
   /** The conversation as the searching user sees it. */
   conversWith: string;
   rank: number;
-  /** The text around the best match (up to ~35 words), matches between U+0001 and U+0002. */
+  /** The text around the best match (up to ~35 words), matches between MATCH_START and MATCH_END. */
   snippet: string;
 }
+
+/** The marks around matches in a search hit's snippet; never in a message's text. */
+export const MATCH_START = '\u0001';
+export const MATCH_END = '\u0002';
 
 export interface GroupMembersChange {
   group: GroupRecord;
@@ -88,29 +93,4 @@ export interface DeviceInstance {
   platform: string | null;
   platformVersion: string | null;
   updatedAt: number;
-}
-
-export function createApiStore(db: SqlDatabase): ApiStore {
-  return {
-    listConversations: (app, owner, page) => history.listConversations(db, app, owner, page),
-    conversationReader: (app, owner, conversWith) => history.conversationReader(db, app, owner, conversWith),
-    messageHistory: (app, key, query) => history.messageHistory(db, app, key, query),
-    searchMessages: (app, user, query) => searchMessages(db, app, user, query),
-    changeGroupMembers: (app, groupId, change, at) =>
-      db.transaction((tx) => groupsAdmin.changeGroupMembers(tx, app, groupId, change, at)),
-    updateGroup: (app, groupId, patch, at) =>
-      db.transaction((tx) => groupsAdmin.updateGroup(tx, app, groupId, patch, at)),
-    deleteGroupConversations: (app, groupId) => groupsAdmin.deleteGroupConversations(db, app, groupId),
-    deleteGroupMessages: (app, groupId) => groupsAdmin.deleteGroupMessages(db, app, groupId),
-    async saveInstance(i) {
-      await db.query(
-        `INSERT INTO instances (app_id, instance_id, user_id, device_model, language, platform, platform_version, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (app_id, instance_id) DO UPDATE SET user_id = EXCLUDED.user_id,
-           device_model = EXCLUDED.device_model, language = EXCLUDED.language, platform = EXCLUDED.platform,
-           platform_version = EXCLUDED.platform_version, updated_at = EXCLUDED.updated_at`,
-        [i.app, i.instanceId, i.user, i.deviceModel, i.language, i.platform, i.platformVersion, i.updatedAt],
-      );
-    },
-  };
 }

@@ -1,6 +1,6 @@
 import { CONVERSATION_COLUMNS, type ConversationRow, toConversation } from './rows.js';
 import type { SqlExecutor } from './sql.js';
-import type { ConversationRecord } from './store.js';
+import type { ConversationRecord } from './types.js';
 
 const WHERE_ONE = 'app_id = $1 AND owner = $2 AND convers_with = $3';
 

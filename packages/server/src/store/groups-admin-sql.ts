@@ -1,7 +1,7 @@
 import type { GroupMembersChange, GroupPatch } from './api-store.js';
 import { getGroup } from './groups-sql.js';
 import type { SqlExecutor } from './sql.js';
-import { conversationKey } from './store.js';
+import { conversationKey } from './types.js';
 
 /**
  * Adds and removes members in one transaction, under the group row's lock. A member who leaves

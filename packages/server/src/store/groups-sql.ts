@@ -1,6 +1,6 @@
 import { type GroupRow, toGroup } from './rows.js';
 import type { SqlExecutor } from './sql.js';
-import type { GroupRecord } from './store.js';
+import type { GroupRecord } from './types.js';
 
 export async function getGroup(db: SqlExecutor, app: string, groupId: string): Promise<GroupRecord | null> {
   const { rows } = await db.query<GroupRow>(

@@ -8,7 +8,7 @@ import {
   toMessage,
 } from './rows.js';
 import type { SqlExecutor } from './sql.js';
-import type { ConversationRecord, StoredMessage } from './store.js';
+import type { ConversationRecord, StoredMessage } from './types.js';
 
 /** A page of one user's conversation list, newest first, after an (updatedAt, conversWith) cursor. */
 export async function listConversations(

@@ -1,5 +1,5 @@
 import { MercurioError } from '../errors.js';
-import { insertOutbox, type OutboxEntry } from './outbox-sql.js';
+import { insertOutbox } from './outbox-sql.js';
 import {
   CONVERSATION_COLUMNS,
   type ConversationRow,
@@ -9,7 +9,13 @@ import {
   toMessage,
 } from './rows.js';
 import { type SqlExecutor, sqlState, UNIQUE_VIOLATION } from './sql.js';
-import type { ConversationDelivery, NewMessage, RecordedMessage, StoredMessage } from './store.js';
+import type {
+  ConversationDelivery,
+  NewMessage,
+  OutboxEntry,
+  RecordedMessage,
+  StoredMessage,
+} from './types.js';
 
 export async function findMessage(
   db: SqlExecutor,

@@ -1,21 +1,6 @@
 import type { SqlExecutor } from './sql.js';
-
-/** A webhook event to write with the change it reports, and the endpoints that want it. */
-export interface OutboxEntry {
-  app: string;
-  type: string;
-  orderingKey: string;
-  payload: Record<string, unknown>;
-  endpoints: readonly string[];
-}
-
-export interface ClaimedDelivery {
-  outboxId: number;
-  endpoint: string;
-  attempts: number;
-  type: string;
-  payload: Record<string, unknown>;
-}
+import type { OutboxEntry } from './types.js';
+import type { ClaimedDelivery } from './webhook-queue.js';
 
 /** Writes events and their deliveries in the caller's transaction: three statements, however many. */
 export async function insertOutbox(

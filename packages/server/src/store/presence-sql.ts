@@ -1,7 +1,7 @@
 import type { PresenceStatus } from '@mercurio/protocol';
-import { insertOutbox, type OutboxEntry } from './outbox-sql.js';
+import { insertOutbox } from './outbox-sql.js';
 import type { SqlExecutor } from './sql.js';
-import type { PresenceChange, UserPresence } from './store.js';
+import type { OutboxEntry, PresenceChange, UserPresence } from './types.js';
 
 /** A user is online while any of their clients is connected. */
 export async function setPresence(

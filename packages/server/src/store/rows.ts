@@ -1,4 +1,4 @@
-import type { ConversationRecord, GroupRecord, StoredMessage } from './store.js';
+import type { ConversationRecord, GroupRecord, StoredMessage } from './types.js';
 
 /** Column lists and row → record mappers shared by the store's queries. */
 

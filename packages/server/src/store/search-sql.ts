@@ -1,14 +1,12 @@
-import type { SearchHit, SearchQuery } from './api-store.js';
+import { MATCH_END, MATCH_START, type SearchHit, type SearchQuery } from './api-store.js';
 import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './rows.js';
 import type { SqlExecutor } from './sql.js';
 
 /**
- * Marks ts_headline puts around matches; stripped from the text first, so they only mean "match".
- * '<' and '>' go in as LESS_THAN / GREATER_THAN (also stripped first): ts_headline's parser would
- * otherwise take `<b>` for markup and drop it from the snippet.
+ * ts_headline puts MATCH_START / MATCH_END around matches; they are stripped from the text first,
+ * so they only mean "match". '<' and '>' go in as LESS_THAN / GREATER_THAN (also stripped first):
+ * ts_headline's parser would otherwise take `<b>` for markup and drop it from the snippet.
  */
-export const MATCH_START = '\u0001';
-export const MATCH_END = '\u0002';
 export const LESS_THAN = '\u0003';
 export const GREATER_THAN = '\u0004';
 

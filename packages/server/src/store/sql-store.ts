@@ -1,4 +1,4 @@
-import { createApiStore } from './api-store.js';
+import { createApiSqlStore } from './api-sql.js';
 import * as conversations from './conversations-sql.js';
 import * as groups from './groups-sql.js';
 import { findMessage, insertMessage, insertMessageWithOutbox, isDuplicateInsert } from './messages-sql.js';
@@ -56,7 +56,7 @@ export function createSqlStore(db: SqlDatabase): Store {
     completeWebhookDelivery: (delivery, now) => outbox.markDelivered(db, delivery, now),
     failWebhookDelivery: (delivery, error, retryAt) => outbox.markFailed(db, delivery, error, retryAt),
     webhookDeliveryCounts: (app) => outbox.countDeliveries(db, app),
-    ...createApiStore(db),
+    ...createApiSqlStore(db),
     ...createProfileStore(db),
     close: () => db.close(),
   };

@@ -1,5 +1,5 @@
 import { type ConversationView, formatTopic, MessageStatus, type PresenceStatus } from '@mercurio/protocol';
-import type { RecordedMessage, StoredMessage } from '../store/store.js';
+import type { RecordedMessage, StoredMessage } from '../store/types.js';
 import { conversationView, messageCopy } from '../views.js';
 
 /**

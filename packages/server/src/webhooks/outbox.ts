@@ -1,4 +1,4 @@
-import type { OutboxEntry } from '../store/outbox-sql.js';
+import type { OutboxEntry } from '../store/types.js';
 import type { WebhookEvent } from './events.js';
 import { endpointsFor, type WebhookSettings } from './settings.js';
 

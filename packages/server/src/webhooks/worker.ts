@@ -1,21 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ClaimedDelivery } from '../store/outbox-sql.js';
+import type { ClaimedDelivery, WebhookQueue } from '../store/webhook-queue.js';
 import type { WebhookSettings } from './settings.js';
 import { SIGNATURE_HEADER, signPayload } from './signature.js';
-
-/** The outbox as the worker sees it (the Store implements it). */
-export interface WebhookQueue {
-  claimWebhookDeliveries(
-    endpoints: readonly string[],
-    now: number,
-    leaseMs: number,
-    limit: number,
-  ): Promise<ClaimedDelivery[]>;
-  completeWebhookDelivery(delivery: ClaimedDelivery, now: number): Promise<void>;
-  failWebhookDelivery(delivery: ClaimedDelivery, error: string, retryAt: number | null): Promise<void>;
-}
 
 export interface WebhookWorkerDeps {
   queue: WebhookQueue;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { conversationKey, type RecordedMessage, type Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
+import { conversationKey, type RecordedMessage } from '../../src/store/types.js';
 
 /** Stores a message straight through the Store (as the router would), for fast seeding. */
 export function seedMessage(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ConversationRecord } from '../../store/store.js';
+import type { ConversationRecord } from '../../store/types.js';
 import { conversationView } from '../../views.js';
 import { assertActsFor } from '../auth.js';
 import { callerOf, type HttpContext, type ZodApp } from '../context.js';

@@ -1,7 +1,7 @@
 import { SYSTEM_SENDER } from '@mercurio/protocol';
 import { z } from 'zod';
 import { MercurioError } from '../../errors.js';
-import { displayName, type UserProfile } from '../../store/profiles-sql.js';
+import { displayName, type UserProfile } from '../../store/profile-store.js';
 import { assertActsFor, assertAdmin } from '../auth.js';
 import { callerOf, type HttpContext, type ZodApp } from '../context.js';
 import { profileFields, profileOf, saveProfile } from '../profiles.js';

@@ -1,6 +1,6 @@
 import { MessageStatus } from '@mercurio/protocol';
 import { z } from 'zod';
-import { MATCH_END, MATCH_START } from '../../store/search-sql.js';
+import { MATCH_END, MATCH_START } from '../../store/api-store.js';
 import { messageCopy } from '../../views.js';
 import { assertActsFor } from '../auth.js';
 import { callerOf, type HttpContext, type ZodApp } from '../context.js';

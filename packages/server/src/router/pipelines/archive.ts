@@ -1,7 +1,7 @@
 import type { TopicOf } from '@mercurio/protocol';
 import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
-import type { ConversationRecord, RecordedMessage } from '../../store/store.js';
+import type { ConversationRecord, RecordedMessage } from '../../store/types.js';
 import { conversationView } from '../../views.js';
 import { conversationEvent } from '../../webhooks/events.js';
 import type { Pipeline, RouterContext } from '../context.js';

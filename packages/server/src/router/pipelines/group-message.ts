@@ -11,7 +11,7 @@ import {
 import type { z } from 'zod';
 import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
-import type { GroupRecord } from '../../store/store.js';
+import type { GroupRecord } from '../../store/types.js';
 import { messageCopy } from '../../views.js';
 import { recordedEvents } from '../../webhooks/events.js';
 import type { RouterContext } from '../context.js';

@@ -1,5 +1,5 @@
 import type { OutgoingMessage, TopicOf } from '@mercurio/protocol';
-import { conversationKey, type NewMessage } from '../../store/store.js';
+import { conversationKey, type NewMessage } from '../../store/types.js';
 import type { RouterContext } from '../context.js';
 
 type OutgoingTopic = TopicOf<'outgoing'>;

@@ -10,7 +10,7 @@ import {
 } from '@mercurio/protocol';
 import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
-import { type ConversationDelivery, conversationKey, type RecordedMessage } from '../../store/store.js';
+import { type ConversationDelivery, conversationKey, type RecordedMessage } from '../../store/types.js';
 import { messageCopy } from '../../views.js';
 import { recordedEvents } from '../../webhooks/events.js';
 import type { Pipeline, RouterContext } from '../context.js';

@@ -1,7 +1,7 @@
 import { MessageStatus, ReceiptSchema, SYSTEM_SENDER, type TopicOf } from '@mercurio/protocol';
 import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
-import type { StoredMessage } from '../../store/store.js';
+import type { StoredMessage } from '../../store/types.js';
 import { receiptEvents } from '../../webhooks/events.js';
 import type { Pipeline, RouterContext } from '../context.js';
 import { decodePayload } from '../decode.js';

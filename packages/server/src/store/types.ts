@@ -1,0 +1,97 @@
+import type { PresenceStatus } from '@mercurio/protocol';
+
+/**
+ * The records the store's interfaces speak in (router-store.ts, api-store.ts, webhook-queue.ts,
+ * profile-store.ts). Types only, and the one pure rule that keys a conversation: implementations
+ * import this file, never the reverse.
+ */
+
+export type ChannelType = 'direct' | 'group';
+
+export interface NewMessage {
+  app: string;
+  messageId: string;
+  sender: string;
+  recipient: string;
+  channelType: ChannelType;
+  conversationKey: string;
+  /** The message as delivered, without the per-copy `status` and the `seq` assigned here. */
+  body: Record<string, unknown>;
+  text: string | null;
+  createdAt: number;
+}
+
+export interface StoredMessage extends NewMessage {
+  seq: number;
+}
+
+/** One conversation row to update for a new message: the sender's or a recipient's. */
+export interface ConversationDelivery {
+  owner: string;
+  conversWith: string;
+  isSender: boolean;
+}
+
+export interface RecordedMessage {
+  message: StoredMessage;
+  /** True when the message was already stored: nothing was written. */
+  duplicate: boolean;
+  /** Conversations that were archived and are back in their owners' lists because of this message. */
+  unarchived: ConversationRecord[];
+}
+
+export interface ConversationRecord {
+  app: string;
+  owner: string;
+  conversWith: string;
+  conversationKey: string;
+  channelType: ChannelType;
+  lastSeq: number;
+  lastMessage: Record<string, unknown> | null;
+  unreadCount: number;
+  readSeq: number;
+  archived: boolean;
+  isNew: boolean;
+  updatedAt: number;
+}
+
+export interface GroupRecord {
+  app: string;
+  uid: string;
+  name: string;
+  owner: string;
+  members: string[];
+  attributes: Record<string, unknown> | null;
+  /** Created by an inline group on a message rather than by the API. */
+  volatile: boolean;
+  createdOn: number;
+  updatedOn: number;
+}
+
+export interface PresenceChange {
+  before: PresenceStatus;
+  after: PresenceStatus;
+}
+
+export interface UserPresence {
+  user: string;
+  status: PresenceStatus;
+  lastOnline: number | null;
+}
+
+/** The key that orders a conversation: both users' ids for a direct one, the group id for a group. */
+export function conversationKey(channelType: ChannelType, a: string, b?: string): string {
+  if (channelType === 'group') return `g/${a}`;
+  const other = b ?? a;
+  // `/` cannot occur in an id, so the key is unambiguous.
+  return a < other ? `d/${a}/${other}` : `d/${other}/${a}`;
+}
+
+/** A webhook event to write with the change it reports, and the endpoints that want it. */
+export interface OutboxEntry {
+  app: string;
+  type: string;
+  orderingKey: string;
+  payload: Record<string, unknown>;
+  endpoints: readonly string[];
+}
