@@ -3,6 +3,7 @@ import { formatTopic, outgoingNamespacePattern, type Topic, topicPattern } from 
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
 import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from './bus.js';
+import { payloadBodies } from './payload-bodies.js';
 import {
   deliveryCount,
   legacyQueueName,
@@ -84,9 +85,10 @@ export class RabbitBus implements Bus {
     const publishers = this.#publishers;
     if (publishers.length === 0) throw new Error('RabbitMQ publisher channels are not open');
     const confirms: Promise<void>[] = [];
-    for (const event of events) {
+    const bodies = payloadBodies(events);
+    for (const [i, event] of events.entries()) {
       const channel = publishers[channelIndex(event.topic, publishers.length)]!;
-      const body = Buffer.from(JSON.stringify(event.payload));
+      const body = bodies[i]!;
       confirms.push(
         new Promise<void>((resolve, reject) => {
           const accepted = channel.publish(

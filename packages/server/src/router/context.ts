@@ -24,23 +24,35 @@ export interface RouterContext {
   senderNames: Pick<SenderNames, 'nameOf'>;
 }
 
-export interface Inbound<K extends TopicKind> {
+export interface Inbound<K extends TopicKind, D = undefined> {
   topic: TopicOf<K>;
   body: Buffer;
   redelivered: boolean;
+  /** What the pipeline's `decode` made of `body` (undefined for a pipeline without one). */
+  decoded: D;
 }
 
 /**
  * One inbound kind's work: validate, store, and say what to publish. The router publishes the
  * result and acknowledges the inbound message only after the broker confirmed every event.
  */
-export interface Pipeline<K extends TopicKind> {
-  /** Messages with the same key are processed one after another, in arrival order. */
-  orderKey(topic: TopicOf<K>): string;
-  run(ctx: RouterContext, inbound: Inbound<K>): Promise<Publication[]>;
+export interface Pipeline<K extends TopicKind, D = undefined> {
+  /**
+   * Reads the payload before the order key is chosen, for a pipeline whose key depends on it (a
+   * message's conversation: a group or a pair of users). Its result goes to `orderKey` and `run`,
+   * so the payload is parsed once. What it throws is the message's outcome, met after the sender's
+   * admission, exactly as if `run` had thrown it; the key is then `orderKey(topic, undefined)`.
+   */
+  decode?(ctx: RouterContext, body: Buffer): D;
+  /**
+   * Messages with the same key are processed one after another, in arrival order, and their
+   * events sent in that order.
+   */
+  orderKey(topic: TopicOf<K>, decoded: D | undefined): string;
+  run(ctx: RouterContext, inbound: Inbound<K, D>): Promise<Publication[]>;
 }
 
-export type Pipelines = { [K in TopicKind]?: Pipeline<K> };
+export type Pipelines = { [K in TopicKind]?: Pipeline<K, unknown> };
 
 /** The user to tell when their publish is refused (service topics have none). */
 export function senderOf(topic: Topic): string | undefined {

@@ -91,7 +91,7 @@ export class Router {
       return;
     }
     const topic = parsed.topic;
-    const pipeline = PIPELINES[topic.kind] as Pipeline<typeof topic.kind> | undefined;
+    const pipeline = PIPELINES[topic.kind] as Pipeline<typeof topic.kind, unknown> | undefined;
     if (!pipeline) {
       this.#ctx.log.warn({ topic: message.topic }, 'no pipeline for this topic; dropped');
       return;
@@ -107,13 +107,17 @@ export class Router {
     let events: Publication[] = [];
     const stage = this.#ctx.metrics.routerStage;
     const queued = stage.startTimer({ kind: topic.kind, stage: 'queued' });
-    const sent = await this.#order.run(pipeline.orderKey(topic), async () => {
+    // The key may depend on the payload (a group message's conversation is the group): decoded
+    // once, here, before the key is chosen.
+    const decoded = this.#decode(pipeline, message.body);
+    const key = pipeline.orderKey(topic, decoded.ok ? decoded.value : undefined);
+    const sent = await this.#order.run(key, async () => {
       queued();
       const processing = stage.startTimer({ kind: topic.kind, stage: 'process' });
       // A message counts against its sender's limits once, however often it is tried (a retry
       // during an outage must not make the sender look like a flooder).
       const admission = { due: !message.redelivered };
-      const run = () => this.#run(pipeline, topic, message, admission);
+      const run = () => this.#run(pipeline, topic, message, admission, decoded);
       events = await this.#retrying(message, run, run, (error, attempts, failure) =>
         this.#deadLetter(topic, message, error, attempts, failure),
       );
@@ -191,21 +195,34 @@ export class Router {
     this.#stopping.abort();
   }
 
+  /** The pipeline's reading of the payload, or what reading it threw (met later, in `#run`). */
+  #decode(pipeline: Pipeline<TopicKind, unknown>, body: Buffer): Decoded {
+    if (!pipeline.decode) return { ok: true, value: undefined };
+    try {
+      return { ok: true, value: pipeline.decode(this.#ctx, body) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
   async #run(
-    pipeline: Pipeline<TopicKind>,
+    pipeline: Pipeline<TopicKind, unknown>,
     topic: Topic,
     message: InboundMessage,
     admission: { due: boolean },
+    decoded: Decoded,
   ): Promise<Publication[]> {
     try {
       if (admission.due) {
         await admit(this.#ctx.limits, topic, message.body);
         admission.due = false;
       }
+      if (!decoded.ok) throw decoded.error;
       const events = await pipeline.run(this.#ctx, {
         topic,
         body: message.body,
         redelivered: message.redelivered,
+        decoded: decoded.value,
       });
       this.#ctx.webhooks.committed();
       return events;
@@ -247,6 +264,8 @@ export class Router {
     ]);
   }
 }
+
+type Decoded = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 function errorEvent(
   app: string,

@@ -6,6 +6,7 @@ import { formatTopic } from '@mercurio/protocol';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../../logger.js';
 import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from '../bus.js';
+import { payloadBodies } from '../payload-bodies.js';
 import { ClientAdmission } from './client-admission.js';
 import { type ClientGrant, checkClientToken, type TokenRules } from './client-token.js';
 import { type ConnectionBoundExceeded, guardConnection } from './connection-guard.js';
@@ -220,9 +221,10 @@ export class EmbeddedBus implements Bus {
 
   async publish(events: readonly Publication[]): Promise<void> {
     if (this.#closed) throw new Error('the embedded bus is closed');
-    const packets = events.map((event) => ({
+    const bodies = payloadBodies(events);
+    const packets = events.map((event, i) => ({
       topic: formatTopic(event.topic, 'mqtt'),
-      payload: Buffer.from(JSON.stringify(event.payload)),
+      payload: bodies[i]!,
     }));
     // An inbound kind published by a service goes to its consumer, as amq.topic routes it to the
     // router's queue; in order, before anything else can interleave.

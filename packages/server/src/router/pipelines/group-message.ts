@@ -53,9 +53,11 @@ export async function groupMessage(
     deliveries,
     ctx.webhooks.when((recorded) => ctx.webhooks.entries(recordedEvents(recorded, members, ctx.now()))),
   );
+  // Every member's copy is the same: one object, which the bus serialises once.
+  const copy = messageCopy(recorded.message, MessageStatus.DELIVERED);
   const copies: Publication[] = members.map((member) => ({
     topic: { kind: 'messageAdded', app, user: member, conversWith: groupId },
-    payload: messageCopy(recorded.message, MessageStatus.DELIVERED),
+    payload: copy,
   }));
   return [...copies, ...unarchivedEvents(recorded)];
 }

@@ -29,10 +29,10 @@ type OutgoingTopic = TopicOf<'outgoing'>;
  * changes that, so no group can capture a direct conversation (and a direct message costs no
  * group lookup).
  */
-export const outgoingPipeline: Pipeline<'outgoing'> = {
-  orderKey: (topic) => `${topic.app}/${conversationKey('direct', topic.user, topic.recipient)}`,
-  async run(ctx, { topic, body }) {
-    const decoded = decodePayload(body, OutgoingMessageSchema, ctx.settings);
+export const outgoingPipeline: Pipeline<'outgoing', OutgoingMessage> = {
+  decode: (ctx, body) => decodePayload(body, OutgoingMessageSchema, ctx.settings),
+  orderKey: (topic, payload) => `${topic.app}/${conversationOf(topic, payload)}`,
+  async run(ctx, { topic, decoded }) {
     const payload = await withTrustedSender(ctx, topic, decoded);
     const senderProblem = topic.user === SYSTEM_SENDER ? undefined : userIdProblem(topic.user);
     if (senderProblem) throw new MercurioError('reserved_id', senderProblem);
@@ -48,6 +48,17 @@ export const outgoingPipeline: Pipeline<'outgoing'> = {
     return directMessage(ctx, topic, payload);
   },
 };
+
+/**
+ * The conversation a message belongs to, which is its order key: the group (every member's
+ * messages to it one after another, so their copies leave in `seq` order) or the pair of users.
+ * A payload that could not be decoded (to be refused) is placed by its recipient alone.
+ */
+function conversationOf(topic: OutgoingTopic, payload: OutgoingMessage | undefined): string {
+  return conversationKindOf(payload?.channel_type, topic.recipient) === 'group'
+    ? conversationKey('group', topic.recipient)
+    : conversationKey('direct', topic.user, topic.recipient);
+}
 
 async function directMessage(
   ctx: RouterContext,
