@@ -73,6 +73,11 @@ export const ERROR_CODES = {
     description:
       'The message was accepted but could not be stored (the database refused its data) and was set aside as a dead letter; resending it unchanged fails again.',
   },
+  dead_letter_not_found: {
+    status: 404,
+    description:
+      "No dead letter with this id in this app: never kept, another app's, or already replayed or dropped.",
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -13,7 +13,8 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { Router } from './router/router.js';
 import { SenderNames } from './router/sender-names.js';
-import { insertDeadLetter } from './store/dead-letters-sql.js';
+import type { DeadLetterStore } from './store/dead-letter-store.js';
+import { SqlDeadLetters } from './store/dead-letters-sql.js';
 import { createPgDatabase } from './store/pg-database.js';
 import { createPgliteDatabase } from './store/pglite-database.js';
 import type { SqlDatabase } from './store/sql.js';
@@ -32,6 +33,8 @@ export interface Engine {
   /** The database under the store (operators' queries, tests). */
   db: SqlDatabase;
   store: Store;
+  /** Messages the router gave up on, on both engines (the admin routes read them). */
+  deadLetters: DeadLetterStore;
   bus: Bus;
   metrics: Metrics;
   /** Per-user abuse limits, shared by the router and the HTTP API of this process. */
@@ -68,7 +71,8 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     cleanup.push(() => db.close());
     const store = await openSqlStore(db);
     const jwt = config.jwt;
-    const bus = await openBus(config, log, parts, db);
+    const deadLetters = new SqlDeadLetters(db);
+    const bus = await openBus(config, log, parts, deadLetters);
     cleanup.push(() => bus.close());
     const metrics = createMetrics();
     // Counters in PostgreSQL are shared by every process; the embedded engine is one process.
@@ -120,7 +124,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     let httpUrl: string | undefined;
     let webAppUrl: string | undefined;
     if (parts.http) {
-      http = buildHttpApp({ settings: config.http, jwt, store, bus, log, limits });
+      http = buildHttpApp({ settings: config.http, jwt, store, deadLetters, bus, log, limits });
       if (bus instanceof EmbeddedBus) bus.attachWebSocket(http.server, '/ws');
       const registry = metrics.registry;
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
@@ -136,6 +140,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     return {
       db,
       store,
+      deadLetters,
       bus,
       metrics,
       limits,
@@ -163,7 +168,12 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
 }
 
 /** RabbitMQ when configured, else the embedded broker in this process. */
-async function openBus(config: Config, log: Logger, parts: EngineParts, db: SqlDatabase): Promise<Bus> {
+async function openBus(
+  config: Config,
+  log: Logger,
+  parts: EngineParts,
+  deadLetters: DeadLetterStore,
+): Promise<Bus> {
   const jwt = config.jwt;
   if (!config.rabbitmq) {
     return EmbeddedBus.start({
@@ -171,8 +181,7 @@ async function openBus(config: Config, log: Logger, parts: EngineParts, db: SqlD
       tcp: { port: config.mqtt.port, host: config.mqtt.host },
       retryDelayMs: config.router.retryDelayMs,
       limits: config.mqttClients,
-      // Embedded, dead letters go to a table (RabbitMQ keeps them in a queue of its own).
-      deadLetters: (letter) => insertDeadLetter(db, letter),
+      deadLetters: (letter) => deadLetters.keep(letter),
       log: log.child({ component: 'mqtt' }),
     });
   }
@@ -184,6 +193,8 @@ async function openBus(config: Config, log: Logger, parts: EngineParts, db: SqlD
     token: () => signServiceToken(jwt, service, jwt.serviceTokenTtlSeconds),
     tokenRefreshSeconds: Math.max(30, Math.floor(jwt.serviceTokenTtlSeconds / 2)),
     retryDelayMs: config.router.retryDelayMs,
+    // Letters wait in <queuePrefix>.dead until a router moves them to the table.
+    deadLetters: (letter) => deadLetters.keep(letter),
     log,
   });
 }

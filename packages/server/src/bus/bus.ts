@@ -69,6 +69,11 @@ export interface DeadLetter {
   /** The last failure, for operators. */
   error: string;
   failedAt: number;
+  /**
+   * Names the letter while it waits in a broker-side buffer (RabbitMQ's `<queuePrefix>.dead`), so
+   * that one delivered twice from there is kept once.
+   */
+  key?: string;
 }
 
 export type InboundHandler = (message: InboundMessage) => Promise<void>;

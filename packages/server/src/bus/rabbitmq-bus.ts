@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTopic, outgoingNamespacePattern, type Topic, topicPattern } from '@mercurio/protocol';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
 import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from './bus.js';
+import { DEAD_LETTER_HEADERS, DeadLetterMover } from './rabbitmq-dead-letters.js';
 import { payloadBodies } from './payload-bodies.js';
 import {
   deliveryCount,
@@ -27,6 +29,11 @@ export interface RabbitBusOptions {
   tokenRefreshSeconds: number;
   /** How long a failed message waits before it is handed back to the broker. */
   retryDelayMs: number;
+  /**
+   * Keeps a letter for good (the dead_letters table): a router's bus moves every letter of
+   * `<queuePrefix>.dead` there (rabbitmq-dead-letters.ts). Omitted: letters stay in the queue.
+   */
+  deadLetters?: (letter: DeadLetter) => Promise<void>;
   log: Logger;
 }
 
@@ -52,6 +59,8 @@ export class RabbitBus implements Bus {
   #consumerChannels: { channel: Channel; tag: string }[] = [];
   /** The model whose `<queuePrefix>.redelivered` consumer runs, if any. */
   #redeliveredOn: ChannelModel | undefined;
+  /** Moves `<queuePrefix>.dead` into the dead-letter table, once this bus consumes. */
+  #deadLetterMover: DeadLetterMover | undefined;
   #ready: Promise<void>;
   #closing = false;
   #refreshTimer: NodeJS.Timeout | undefined;
@@ -74,6 +83,7 @@ export class RabbitBus implements Bus {
     this.#consumers.push(consumer);
     await this.#ready;
     await this.#startConsumer(this.#model!, consumer);
+    this.#startDeadLetterMover();
     await this.#startRedelivered(this.#model!);
   }
 
@@ -123,16 +133,35 @@ export class RabbitBus implements Bus {
         message.body,
         {
           persistent: true,
+          // Names the letter until it is moved to the table, which keeps it once (DeadLetter.key).
+          messageId: randomUUID(),
           timestamp: Math.floor(letter.failedAt / 1000),
           headers: {
-            'x-mercurio-attempts': letter.attempts,
-            'x-mercurio-error': letter.error.slice(0, 1000),
-            'x-mercurio-failed-at': new Date(letter.failedAt).toISOString(),
+            [DEAD_LETTER_HEADERS.attempts]: letter.attempts,
+            [DEAD_LETTER_HEADERS.error]: letter.error.slice(0, 1000),
+            [DEAD_LETTER_HEADERS.failedAt]: new Date(letter.failedAt).toISOString(),
           },
         },
         (error) => (error ? reject(error) : resolve()),
       );
     });
+  }
+
+  #startDeadLetterMover(): void {
+    const keep = this.#options.deadLetters;
+    if (!keep || this.#deadLetterMover || this.#closing) return;
+    this.#deadLetterMover = new DeadLetterMover({
+      queue: this.#deadLetters,
+      connect: async () =>
+        amqp.connect(await this.#connectOptions(), {
+          noDelay: true,
+          clientProperties: { connection_name: 'mercurio-dead-letters' },
+        }),
+      keep,
+      retryDelayMs: this.#options.retryDelayMs,
+      log: this.#options.log,
+    });
+    this.#deadLetterMover.start();
   }
 
   /** The dead-letter exchange and queue: `<queuePrefix>.dead`. */
@@ -143,6 +172,7 @@ export class RabbitBus implements Bus {
   async close(): Promise<void> {
     this.#closing = true;
     clearInterval(this.#refreshTimer);
+    await this.#deadLetterMover?.close();
     // Stop new deliveries, let the ones in flight finish and ack on their still-open channels,
     // then close: closing the channels first would throw those acks away (and redeliver).
     await Promise.allSettled(this.#consumerChannels.map(({ channel, tag }) => channel.cancel(tag)));

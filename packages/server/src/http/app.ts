@@ -10,6 +10,7 @@ import { ERROR_CODE_HEADER, sendError } from './errors.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { ClaimedNames } from './profiles.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 import { devLoginRoutes } from './routes/dev-login.js';
 import { groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
@@ -120,6 +121,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       presenceRoutes(routes, ctx);
       tokenRoutes(routes, ctx);
       profileRoutes(routes, ctx);
+      deadLetterRoutes(routes, ctx);
       if (settings.devLogin) devLoginRoutes(routes, ctx);
     },
     { prefix: settings.basePath },

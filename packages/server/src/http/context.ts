@@ -13,6 +13,7 @@ import type { Bus } from '../bus/bus.js';
 import type { HttpSettings } from '../config.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
+import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { Store } from '../store/store.js';
 
 /** What the HTTP API needs; time and ids are injectable so tests can pin them. */
@@ -20,6 +21,8 @@ export interface HttpDeps {
   settings: HttpSettings;
   jwt: JwtSettings;
   store: Store;
+  /** Messages the router gave up on (the admin's dead-letter routes). */
+  deadLetters: DeadLetterStore;
   bus: Bus;
   log: Logger;
   /** Per-user abuse limits: HTTP sends and groups created (429 with Retry-After). */

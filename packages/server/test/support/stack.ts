@@ -143,6 +143,7 @@ export class TestStack {
       settings: { ...this.config.http, ...settings },
       jwt: this.config.jwt,
       store: router.store,
+      deadLetters: router.deadLetters,
       bus: router.bus,
       log: createLogger(this.config.logLevel),
       limits: router.limits,
