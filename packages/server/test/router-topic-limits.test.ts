@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chat21UserScopes } from '@mercurio/protocol';
+import { chat21UserScopes, userScopes } from '@mercurio/protocol';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signServiceToken } from '../src/auth/tokens.js';
@@ -171,65 +171,136 @@ describe('upgrade from classic router queues (rabbitmq)', () => {
 });
 
 /**
- * The router reads the topic of what reaches `<prefix>.redelivered` from its `x-death` header. A
- * client holding Chat21's scopes (write on any exchange, with its own routing keys) that reaches
- * the AMQP port puts a message there itself, with an `x-death` naming another user's outgoing
- * topic: it must not be taken for that user's message.
+ * What reaches the router through `<prefix>.redelivered` (what its queues gave up handing over)
+ * must be as trustworthy as what reaches it through `amq.topic`: whoever writes a message there,
+ * and whatever `x-death` header it carries, it is stored as its real sender's or not at all.
+ * Seen before the fix: the router read the sender from `x-death`, which any AMQP publisher can
+ * write, and the broker keeps a client's own `x-death` entry when it dead-letters the message.
  */
 describe('a forged dead letter is not taken for another user’s message (rabbitmq)', () => {
   const stack = new TestStack('topic-forged', {}, 'rabbitmq');
   const prefix = stack.config.router.queuePrefix;
+  let eve: TestClient;
+  let ann: TestClient;
+  const errors = (m: Received) => m.topic === stack.topic('users', 'eve', 'errors', 'clientadded');
+  /** An `x-death` entry as the broker writes it, naming the victim's outgoing topic. */
+  const forgedDeath = () => ({
+    'x-death': [
+      {
+        count: 1,
+        reason: 'delivery_limit',
+        queue: routerQueueName(prefix, { name: 'messages' }),
+        exchange: 'amq.topic',
+        time: { '!': 'timestamp', value: Math.floor(Date.now() / 1000) },
+        'routing-keys': [stack.outgoing('victim', 'ann').replaceAll('/', '.')],
+      },
+    ],
+  });
 
-  beforeAll(() => stack.startRouter());
+  beforeAll(async () => {
+    await stack.startRouter();
+    [eve, ann] = await Promise.all([stack.client('eve'), stack.client('ann')]);
+  });
   afterAll(() => stack.close());
 
-  it('refused: only the broker’s dead-lettering routes into <prefix>.redelivered', {
-    timeout: 40_000,
-  }, async () => {
-    const eve = await stack.client('eve');
+  /** Eve's own AMQP connection to the broker's AMQP port, with the given scopes. */
+  async function amqpAs(scope: string[]): Promise<amqp.ChannelModel> {
     const url = new URL(services().amqpUrl);
-    const token = await signToken(
-      { sub: 'eve', scope: chat21UserScopes(stack.app, 'eve') },
-      services().jwtSecret,
-    );
     const connection = await amqp.connect({
       hostname: url.hostname,
       port: Number(url.port),
       username: 'eve',
-      password: token,
+      password: await signToken({ sub: 'eve', scope }, services().jwtSecret),
     });
+    connection.on('error', () => {});
+    return connection;
+  }
+
+  /** Publishes on a channel of its own; whether the broker took it (a refusal closes the channel). */
+  async function tryPublish(
+    connection: amqp.ChannelModel,
+    exchange: string,
+    routingKey: string,
+    payload: unknown,
+    headers: Record<string, unknown>,
+  ): Promise<boolean> {
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', () => {});
     try {
-      const channel = await connection.createConfirmChannel();
-      const victimTopic = stack.outgoing('victim', 'ann').replaceAll('/', '.');
-      channel.publish(
-        redeliveredName(prefix),
-        `apps.${stack.app}.users.eve.forged`,
-        Buffer.from(JSON.stringify({ text: 'forged', message_id: randomUUID() })),
-        {
-          headers: {
-            'x-death': [
-              {
-                count: 1,
-                reason: 'delivery_limit',
-                queue: routerQueueName(prefix, { name: 'messages' }),
-                exchange: 'amq.topic',
-                'routing-keys': [victimTopic],
-              },
-            ],
-          },
-        },
-      );
+      channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(payload)), { headers });
       await channel.waitForConfirms();
+      await channel.close();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function stored(messageId: string): Promise<{ sender: string; recipient: string }[]> {
+    const { rows } = await stack.sql.query(
+      'SELECT sender, recipient FROM messages WHERE app_id = $1 AND message_id = $2',
+      [stack.app, messageId],
+    );
+    return rows;
+  }
+
+  it('written straight into <prefix>.redelivered with a Chat21 token: never stored as the victim’s', {
+    timeout: 40_000,
+  }, async () => {
+    // Chat21's scopes grant write on every exchange; RabbitMQ checks routing keys on topic
+    // exchanges only. The keys: the one the broker's dead letters carried, and the victim's topic.
+    const connection = await amqpAs(chat21UserScopes(stack.app, 'eve'));
+    const ids: string[] = [];
+    try {
+      for (const routingKey of ['redelivered', stack.outgoing('victim', 'ann').replaceAll('/', '.')]) {
+        const id = randomUUID();
+        ids.push(id);
+        await tryPublish(
+          connection,
+          redeliveredName(prefix),
+          routingKey,
+          { text: 'forged', message_id: id },
+          forgedDeath(),
+        );
+      }
     } finally {
       await connection.close().catch(() => {});
     }
-    // A genuine dead letter behind it in the same queue: once eve is told about it, the forged
-    // one ahead of it was handled.
+    // A genuine over-long topic goes the same way after them: once eve is told about it, what
+    // she wrote there before was handled.
+    const before = eve.received.filter(errors).length;
     await eve.publish(stack.outgoing('eve', 'z'.repeat(300)), { text: 'long' });
-    await eve.waitFor((m) => m.topic === stack.topic('users', 'eve', 'errors', 'clientadded'), 15_000);
-    const { rows } = await stack.sql.query('SELECT sender, text FROM messages WHERE app_id = $1', [
-      stack.app,
-    ]);
-    expect(rows).toEqual([]);
+    await eve.waitForCount(errors, before + 1, 20_000);
+    for (const id of ids) expect(await stored(id)).toEqual([]);
+    expect(ann.received.filter((m) => ids.includes(String(m.payload.message_id)))).toEqual([]);
+  });
+
+  it('her own message with a forged x-death, dead-lettered by the broker: stored as hers (Mercurio token)', {
+    timeout: 40_000,
+  }, async () => {
+    // Mercurio's own scopes: amq.topic only, her own routing keys, any headers. The over-long
+    // topics around it close the router's connection while it is in flight, twice, so the broker
+    // dead-letters it, and keeps her x-death entry (same queue, same reason) with a count of 2.
+    const connection = await amqpAs(userScopes(stack.app, 'eve'));
+    const id = randomUUID();
+    const before = eve.received.filter(errors).length;
+    try {
+      await eve.publish(stack.outgoing('eve', 'a'.repeat(300)), { text: 'long 1' });
+      const took = await tryPublish(
+        connection,
+        'amq.topic',
+        stack.outgoing('eve', 'ann').replaceAll('/', '.'),
+        { text: 'forged', message_id: id },
+        forgedDeath(),
+      );
+      expect(took, 'the broker takes her publish on her own topic').toBe(true);
+      await eve.publish(stack.outgoing('eve', 'b'.repeat(300)), { text: 'long 2' });
+    } finally {
+      await connection.close().catch(() => {});
+    }
+    await eve.waitForCount(errors, before + 2, 30_000);
+    const copy = await ann.waitFor((m) => m.payload.message_id === id, 20_000);
+    expect(copy.payload.sender).toBe('eve');
+    expect(await stored(id)).toEqual([{ sender: 'eve', recipient: 'ann' }]);
   });
 });

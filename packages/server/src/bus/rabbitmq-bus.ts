@@ -4,16 +4,23 @@ import { formatTopic, outgoingNamespacePattern, type Topic, topicPattern } from 
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
 import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from './bus.js';
-import { DEAD_LETTER_HEADERS, DeadLetterMover } from './rabbitmq-dead-letters.js';
 import { payloadBodies } from './payload-bodies.js';
+import { DEAD_LETTER_HEADERS, DeadLetterMover } from './rabbitmq-dead-letters.js';
 import {
+  bindingMatches,
   deliveryCount,
   legacyQueueName,
-  readRedelivery,
+  newestDeath,
+  REDELIVERED_BINDING,
   redeliveredName,
+  redeliveredQueueArguments,
   routerQueueArguments,
   routerQueueName,
+  UNDELIVERABLE_BINDING,
+  undeliverableName,
+  undeliverableTopic,
 } from './rabbitmq-queues.js';
+import { RedeliveredConsumer } from './rabbitmq-redelivered.js';
 
 /** RabbitMQ's MQTT plugins publish every client message to this exchange (mqtt.exchange). */
 const EXCHANGE = 'amq.topic';
@@ -57,8 +64,8 @@ export class RabbitBus implements Bus {
   /** Empty while disconnected. */
   #publishers: ConfirmChannel[] = [];
   #consumerChannels: { channel: Channel; tag: string }[] = [];
-  /** The model whose `<queuePrefix>.redelivered` consumer runs, if any. */
-  #redeliveredOn: ChannelModel | undefined;
+  /** `<queuePrefix>.redelivered` and `.undeliverable`, on a connection of their own. */
+  #redelivered: RedeliveredConsumer | undefined;
   /** Moves `<queuePrefix>.dead` into the dead-letter table, once this bus consumes. */
   #deadLetterMover: DeadLetterMover | undefined;
   #ready: Promise<void>;
@@ -84,7 +91,7 @@ export class RabbitBus implements Bus {
     await this.#ready;
     await this.#startConsumer(this.#model!, consumer);
     this.#startDeadLetterMover();
-    await this.#startRedelivered(this.#model!);
+    this.#startRedelivered();
   }
 
   async publish(events: readonly Publication[]): Promise<void> {
@@ -176,6 +183,8 @@ export class RabbitBus implements Bus {
     // Stop new deliveries, let the ones in flight finish and ack on their still-open channels,
     // then close: closing the channels first would throw those acks away (and redeliver).
     await Promise.allSettled(this.#consumerChannels.map(({ channel, tag }) => channel.cancel(tag)));
+    // Its handlers publish on this bus's channels: closed first.
+    await this.#redelivered?.close();
     await Promise.allSettled([...this.#inFlight]);
     await Promise.allSettled(this.#consumerChannels.map(({ channel }) => channel.close()));
     await this.#model?.close().catch(() => {});
@@ -231,13 +240,24 @@ export class RabbitBus implements Bus {
     await publishers[0]!.assertExchange(this.#deadLetters, 'fanout', { durable: true });
     await publishers[0]!.assertQueue(this.#deadLetters, { durable: true });
     await publishers[0]!.bindQueue(this.#deadLetters, this.#deadLetters, '');
-    const redelivered = redeliveredName(this.#options.queuePrefix);
-    await publishers[0]!.assertExchange(redelivered, 'fanout', { durable: true });
-    await publishers[0]!.assertQueue(redelivered, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    await publishers[0]!.bindQueue(redelivered, redelivered, '');
+    // Topic exchanges: a client's publish to either is checked against its routing-key scopes.
+    const prefix = this.#options.queuePrefix;
+    const undeliverable = undeliverableName(prefix);
+    await publishers[0]!.assertExchange(undeliverable, 'topic', { durable: true });
+    await publishers[0]!.assertQueue(undeliverable, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    await publishers[0]!.bindQueue(undeliverable, undeliverable, UNDELIVERABLE_BINDING);
+    const redelivered = redeliveredName(prefix);
+    await publishers[0]!.assertExchange(redelivered, 'topic', { durable: true });
+    await publishers[0]!.assertQueue(redelivered, {
+      durable: true,
+      arguments: redeliveredQueueArguments(prefix),
+    });
+    await publishers[0]!.bindQueue(redelivered, redelivered, REDELIVERED_BINDING);
     this.#consumerChannels = [];
     for (const consumer of this.#consumers) await this.#startConsumer(model, consumer);
-    if (this.#consumers.length > 0) await this.#startRedelivered(model);
     return publishers;
   }
 
@@ -264,10 +284,12 @@ export class RabbitBus implements Bus {
   }
 
   async #refreshToken(): Promise<void> {
-    try {
-      await this.#model?.updateSecret(Buffer.from(await this.#options.token()), 'token refresh');
-    } catch (error) {
-      this.#options.log.warn({ err: error }, 'AMQP token refresh failed');
+    for (const model of [this.#model, this.#redelivered?.model]) {
+      try {
+        await model?.updateSecret(Buffer.from(await this.#options.token()), 'token refresh');
+      } catch (error) {
+        this.#options.log.warn({ err: error }, 'AMQP token refresh failed');
+      }
     }
   }
 
@@ -333,54 +355,108 @@ export class RabbitBus implements Bus {
   }
 
   /**
-   * `<queuePrefix>.redelivered`: what the router's queues dead-lettered after `DELIVERY_LIMIT`
-   * returns, with the original routing key in `x-death`. Each goes to the handler of the queue
-   * it came from; one that expired there (typing) is dropped, as its queue would have.
+   * `<queuePrefix>.redelivered` and `.undeliverable` (rabbitmq-queues.ts), started with the first
+   * consumer on a connection of their own.
    */
-  async #startRedelivered(model: ChannelModel): Promise<void> {
-    if (this.#redeliveredOn === model || this.#consumers.length === 0) return;
-    this.#redeliveredOn = model;
-    const channel = await model.createChannel();
-    const queue = redeliveredName(this.#options.queuePrefix);
-    channel.on('error', (error: Error) =>
-      this.#options.log.warn({ err: error, queue }, 'AMQP channel error'),
-    );
-    await channel.prefetch(Math.max(...this.#consumers.map(({ spec }) => spec.prefetch)));
-    const { consumerTag } = await channel.consume(queue, (message) => {
-      if (message) this.#track(this.#redeliver(channel, message));
+  #startRedelivered(): void {
+    if (this.#redelivered || this.#closing) return;
+    this.#redelivered = new RedeliveredConsumer({
+      queuePrefix: this.#options.queuePrefix,
+      connect: async () =>
+        amqp.connect(await this.#connectOptions(), {
+          noDelay: true,
+          clientProperties: { connection_name: 'mercurio-redelivered' },
+        }),
+      onRedelivered: (channel, message) => this.#redeliver(channel, message),
+      onUndeliverable: (channel, message) => this.#refuseUndeliverable(channel, message),
+      log: this.#options.log,
     });
-    this.#consumerChannels.push({ channel, tag: consumerTag });
+    this.#redelivered.start();
   }
 
+  /**
+   * What a router queue dead-lettered after `DELIVERY_LIMIT` returns: its routing key is the one
+   * it was published with, which the broker authorised; it goes to the consumer bound to it. One
+   * that expired in its queue (typing) is dropped, as its queue would have. Its `x-death` header
+   * is never read for its topic (anyone can write one).
+   */
   async #redeliver(channel: Channel, message: ConsumeMessage): Promise<void> {
-    const redelivery = readRedelivery(message.fields.routingKey, message.properties.headers);
-    if (!redelivery.ok || redelivery.reason === 'expired') {
-      const why = redelivery.ok ? 'expired in its queue' : redelivery.problem;
-      this.#options.log.warn({ why }, 'redelivered message dropped');
-      try {
-        channel.ack(message);
-      } catch {
-        // The channel is gone: the message comes back and is dropped then.
-      }
+    const topic = message.fields.routingKey;
+    if (newestDeath(message.properties.headers)?.reason === 'expired') {
+      this.#drop(channel, message, 'expired in its queue');
       return;
     }
-    const prefix = this.#options.queuePrefix;
-    const consumer = this.#consumers.find(({ spec }) => routerQueueName(prefix, spec) === redelivery.queue);
-    // Its consumer is not registered yet (the router is starting): back to the queue, a bit later.
+    // None bound to it yet (the router is starting): back to the queue, a bit later; the
+    // queue's delivery limit sends what no consumer ever takes to `.undeliverable`, then away.
     const handler: InboundHandler =
-      consumer?.handler ??
+      this.#consumerFor(topic)?.handler ??
       (async () => {
-        throw new Error(`no consumer of ${redelivery.queue} yet`);
+        throw new Error(`no consumer bound to ${topic}`);
       });
-    await this.#deliver(channel, message, handler, { topic: redelivery.routingKey, redelivered: true });
+    // A nack would count as a return against the queue's delivery limit: a copy goes back instead.
+    const later = () => this.#republish(redeliveredName(this.#options.queuePrefix), message);
+    await this.#deliver(channel, message, handler, { topic, redelivered: true, later });
+  }
+
+  /** A copy of a message to `exchange` with its routing key, confirmed. */
+  async #republish(exchange: string, message: ConsumeMessage): Promise<void> {
+    const channel = this.#publishers[0];
+    if (!channel) throw new Error('RabbitMQ publisher channels are not open');
+    await new Promise<void>((resolve, reject) => {
+      // Not all properties: a client's user_id would not be the router's, which the broker refuses.
+      const { headers, contentType } = message.properties;
+      const options = { headers, contentType, persistent: true };
+      channel.publish(exchange, message.fields.routingKey, message.content, options, (error) =>
+        error ? reject(error) : resolve(),
+      );
+    });
+  }
+
+  /**
+   * What `<queuePrefix>.redelivered` could not hand over either: its topic, from `x-death`, is
+   * only used to refuse it (an over-long topic cannot be processed, see undeliverableTopic).
+   */
+  async #refuseUndeliverable(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const undeliverable = undeliverableTopic(message.properties.headers);
+    const consumer = undeliverable.ok ? this.#consumerFor(undeliverable.topic) : undefined;
+    if (!undeliverable.ok || !consumer) {
+      this.#drop(
+        channel,
+        message,
+        undeliverable.ok ? 'no consumer bound to its topic' : undeliverable.problem,
+      );
+      return;
+    }
+    await this.#deliver(channel, message, consumer.handler, {
+      topic: undeliverable.topic,
+      redelivered: true,
+    });
+  }
+
+  #drop(channel: Channel, message: ConsumeMessage, why: string): void {
+    this.#options.log.warn({ why, queue: message.fields.exchange }, 'redelivered message dropped');
+    try {
+      channel.ack(message);
+    } catch {
+      // The channel is gone: the message comes back and is dropped then.
+    }
+  }
+
+  /** The consumer whose kinds take this routing key, else the one with the whole namespace. */
+  #consumerFor(routingKey: string): Consumer | undefined {
+    const takes = (patterns: string[]) => patterns.some((pattern) => bindingMatches(pattern, routingKey));
+    return (
+      this.#consumers.find(({ spec }) => takes(kindPatterns(spec))) ??
+      this.#consumers.find(({ spec }) => takes(bindingPatterns(spec)))
+    );
   }
 
   async #deliver(
     channel: Channel,
     message: ConsumeMessage,
     handler: InboundHandler,
-    /** The topic when it is not the routing key (`<queuePrefix>.redelivered`). */
-    redelivery?: { topic: string; redelivered: true },
+    /** The topic when it is not the routing key, and how to retry it later instead of a nack. */
+    redelivery?: { topic: string; redelivered: true; later?: () => Promise<void> },
   ): Promise<void> {
     let done = false;
     const redelivered = message.fields.redelivered || redelivery !== undefined;
@@ -401,6 +477,11 @@ export class RabbitBus implements Bus {
         'message processing failed; will retry',
       );
       await sleep(this.#options.retryDelayMs);
+      done =
+        (await redelivery?.later?.().then(
+          () => true,
+          () => false,
+        )) ?? false;
     }
     try {
       if (done) channel.ack(message);
@@ -416,9 +497,14 @@ export class RabbitBus implements Bus {
   }
 }
 
+/** The patterns of a consumer's own kinds. */
+function kindPatterns(spec: ConsumerSpec): string[] {
+  return spec.kinds.map((kind) => topicPattern(kind, 'amqp', spec.app));
+}
+
 /** What a consumer's queue is bound with on amq.topic. */
 function bindingPatterns(spec: ConsumerSpec): string[] {
-  const patterns = spec.kinds.map((kind) => topicPattern(kind, 'amqp', spec.app));
+  const patterns = kindPatterns(spec);
   if (spec.wholeOutgoingNamespace) patterns.push(outgoingNamespacePattern('amqp', spec.app));
   return patterns;
 }

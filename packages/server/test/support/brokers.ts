@@ -4,7 +4,7 @@ import { signServiceToken } from '../../src/auth/tokens.js';
 import type { Bus, ConsumerSpec, InboundHandler } from '../../src/bus/bus.js';
 import { EmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { RabbitBus } from '../../src/bus/rabbitmq-bus.js';
-import { redeliveredName, routerQueueName } from '../../src/bus/rabbitmq-queues.js';
+import { redeliveredName, routerQueueName, undeliverableName } from '../../src/bus/rabbitmq-queues.js';
 import { createLogger } from '../../src/logger.js';
 import { services } from './services.js';
 
@@ -49,6 +49,7 @@ export async function rabbitBroker(retryDelayMs = 100): Promise<BrokerUnderTest>
     consume(spec: ConsumerSpec, handler: InboundHandler) {
       queues.add(routerQueueName(queuePrefix, spec));
       queues.add(redeliveredName(queuePrefix));
+      queues.add(undeliverableName(queuePrefix));
       queues.add(`${queuePrefix}.dead`);
       return bus.consume(spec, handler);
     },

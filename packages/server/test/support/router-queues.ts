@@ -1,6 +1,6 @@
 import amqp from 'amqplib';
 import { signServiceToken } from '../../src/auth/tokens.js';
-import { redeliveredName, routerQueueName } from '../../src/bus/rabbitmq-queues.js';
+import { redeliveredName, routerQueueName, undeliverableName } from '../../src/bus/rabbitmq-queues.js';
 import type { Config } from '../../src/config.js';
 import { consumerSpecs } from '../../src/router/router.js';
 import { services } from './services.js';
@@ -20,7 +20,7 @@ export async function deleteRouterQueues(config: Config): Promise<void> {
   });
   try {
     const channel = await connection.createChannel();
-    for (const name of [redeliveredName(prefix), `${prefix}.dead`]) {
+    for (const name of [redeliveredName(prefix), undeliverableName(prefix), `${prefix}.dead`]) {
       await channel.deleteQueue(name);
       await channel.deleteExchange(name);
     }
