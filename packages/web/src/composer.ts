@@ -1,14 +1,25 @@
 import type { MessageCopy } from '@mercurio/protocol';
 import type { MercurioClient } from '@mercurio/sdk';
 import { h, NOT_SENT } from './dom.js';
-import type { ChatState } from './state.js';
-import type { ThreadView } from './thread.js';
+import type { ChatState, ConversationRef } from './state.js';
 
 /** A message without the broker's acknowledgement after this long is shown as not sent, with a retry. */
 const SEND_TIMEOUT_MS = 6000;
 /** Typing is announced at most this often while the user types, and stopped after this long idle. */
 const TYPING_EVERY_MS = 2500;
 const TYPING_IDLE_MS = 4000;
+
+/** What the composer needs of the open thread (thread.ts's ThreadView, which owns the composer). */
+export interface ComposerThread {
+  /** The open conversation, fixed when it was opened. */
+  readonly current: ConversationRef | undefined;
+  /** Ids of the messages shown as on their way. */
+  sending(): string[];
+  onMessage(message: MessageCopy): void;
+  message(messageId: string): MessageCopy | undefined;
+  setStatus(messageId: string, status: number): void;
+  restatus(messageId: string, status: number): void;
+}
 
 /**
  * Writing in the open thread: Enter sends (shown at once, then moved on by the broker's ack and
@@ -39,7 +50,7 @@ export class Composer {
   constructor(
     readonly client: MercurioClient,
     readonly state: ChatState,
-    readonly thread: ThreadView,
+    readonly thread: ComposerThread,
   ) {
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
