@@ -12,6 +12,7 @@ interface DeadLetterRow {
   failed_at: number;
 }
 
+// `id` is read as text (a bigint may pass 2^53); order by the column, never by that text.
 const COLUMNS = 'id::text AS id, app_id, topic, body, attempts, error, failed_at::float8 AS failed_at';
 
 /** The dead_letters table (migrations 006, 007) on PostgreSQL or PGlite. */
@@ -45,7 +46,8 @@ export class SqlDeadLetters implements DeadLetterStore {
   async list(app: string | undefined, page: { limit: number; after?: string }): Promise<StoredDeadLetter[]> {
     const { rows } = await this.#db.query<DeadLetterRow>(
       `SELECT ${COLUMNS} FROM dead_letters
-       WHERE ($1::text IS NULL OR app_id = $1) AND id > $2::bigint ORDER BY id LIMIT $3`,
+       WHERE ($1::text IS NULL OR app_id = $1) AND id > $2::bigint
+       ORDER BY dead_letters.id LIMIT $3`,
       [app ?? null, page.after ?? '0', page.limit],
     );
     return rows.map(stored);
