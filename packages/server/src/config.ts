@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { AbuseLimitSettings } from './limits/settings.js';
 import type { LogLevel } from './logger.js';
+import type { PublicationRelaySettings } from './outbox/publication-relay.js';
 import { toEndpoints, WebhookEndpointsSchema, type WebhookSettings } from './webhooks/settings.js';
 
 /**
@@ -40,6 +41,8 @@ export interface Config {
   readonly limits: AbuseLimitSettings;
   readonly senderNames: SenderNameSettings;
   readonly mqttClients: MqttClientLimitSettings;
+  /** The outbox of publications (group administration's notifications) and its relay. */
+  readonly publications: PublicationRelaySettings;
 }
 
 /**
@@ -238,6 +241,14 @@ const schema = z.object({
   // Embedded broker: what one MQTT client may cost (a stuck reader, connections per user).
   MERCURIO_MQTT_MAX_OUTGOING_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
   MERCURIO_MQTT_MAX_CONNECTIONS_PER_USER: int(1, 100_000).default(32),
+  // Publication relay (outbox/publication-relay.ts): woken after each commit; polls for the rest.
+  MERCURIO_PUBLICATION_POLL_MS: int(10, 60_000).default(1000),
+  MERCURIO_PUBLICATION_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  // Test hook only (crash tests): the relay never runs, committed notifications stay in the outbox.
+  MERCURIO_TEST_HOLD_PUBLICATIONS: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
 });
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -340,6 +351,13 @@ export function loadConfig(env: Environment): Config {
       maxPacketBytes: e.MERCURIO_MAX_PAYLOAD_BYTES + 65_535 + 2 + 5 + 2,
       maxOutgoingBytes: e.MERCURIO_MQTT_MAX_OUTGOING_BYTES,
       maxConnectionsPerUser: e.MERCURIO_MQTT_MAX_CONNECTIONS_PER_USER,
+    },
+    publications: {
+      pollMs: e.MERCURIO_PUBLICATION_POLL_MS,
+      publishTimeoutMs: e.MERCURIO_PUBLICATION_TIMEOUT_MS,
+      retryBaseMs: 200,
+      retryMaxMs: 30_000,
+      holdForTests: e.MERCURIO_TEST_HOLD_PUBLICATIONS,
     },
   });
 }

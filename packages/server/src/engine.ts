@@ -11,6 +11,7 @@ import { serveWebApp } from './http/web-app.js';
 import { type AbuseLimits, RateLimits } from './limits/abuse-limits.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { PublicationRelay } from './outbox/publication-relay.js';
 import { Router } from './router/router.js';
 import { SenderNames } from './router/sender-names.js';
 import type { DeadLetterStore } from './store/dead-letter-store.js';
@@ -41,6 +42,8 @@ export interface Engine {
   limits: AbuseLimits;
   router: Router | undefined;
   webhooks: WebhookWorker | undefined;
+  /** Publishes the outbox of publications (group administration's notifications) through the bus. */
+  publications: PublicationRelay;
   http: FastifyInstance | undefined;
   /** Where the HTTP API listens, when it runs. */
   httpUrl: string | undefined;
@@ -82,6 +85,17 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       log.child({ component: 'limits' }),
     );
     cleanup.push(() => limits.close());
+    // Wherever the router or the HTTP API runs: the relay of a process that crashed is replaced by
+    // any other (leases keep two relays from publishing one entry at once).
+    const publications = new PublicationRelay({
+      queue: store,
+      bus,
+      settings: config.publications,
+      log: log.child({ component: 'publications' }),
+      now: Date.now,
+    });
+    publications.start();
+    cleanup.push(() => publications.stop());
 
     let router: Router | undefined;
     let webhooks: WebhookWorker | undefined;
@@ -124,7 +138,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     let httpUrl: string | undefined;
     let webAppUrl: string | undefined;
     if (parts.http) {
-      http = buildHttpApp({ settings: config.http, jwt, store, deadLetters, bus, log, limits });
+      http = buildHttpApp({ settings: config.http, jwt, store, deadLetters, bus, log, limits, publications });
       if (bus instanceof EmbeddedBus) bus.attachWebSocket(http.server, '/ws');
       const registry = metrics.registry;
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
@@ -146,6 +160,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       limits,
       router,
       webhooks,
+      publications,
       http,
       httpUrl,
       webAppUrl,

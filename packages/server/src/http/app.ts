@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { MercurioError } from '../errors.js';
+import { DEFAULT_PUBLICATION_RELAY_SETTINGS, PublicationRelay } from '../outbox/publication-relay.js';
 import { unstorableReason, utf8Text } from '../storable-json.js';
 import { createVerifier, tokenOf } from './auth.js';
 import type { HttpContext, HttpDeps, ZodApp } from './context.js';
@@ -30,7 +31,21 @@ const QUERY_TOKEN = /([?&](?:jwt|JWT|token)=)[^&]*/g;
  * itself — call `listen` on the result (or `inject` in tests).
  */
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
-  const ctx: HttpContext = { now: Date.now, newId: randomUUID, ...deps };
+  const ownRelay = deps.publications
+    ? undefined
+    : new PublicationRelay({
+        queue: deps.store,
+        bus: deps.bus,
+        settings: DEFAULT_PUBLICATION_RELAY_SETTINGS,
+        log: deps.log.child({ component: 'publications' }),
+        now: Date.now,
+      });
+  const ctx: HttpContext = {
+    now: Date.now,
+    newId: randomUUID,
+    ...deps,
+    publications: deps.publications ?? ownRelay!,
+  };
   const { settings, log } = ctx;
   // Query-string tokens must not reach the access log.
   const logger = log.child(
@@ -126,5 +141,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     },
     { prefix: settings.basePath },
   );
+  if (ownRelay) {
+    ownRelay.start();
+    app.addHook('onClose', () => ownRelay.stop());
+  }
   return app;
 }

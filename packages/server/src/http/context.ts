@@ -13,6 +13,7 @@ import type { Bus } from '../bus/bus.js';
 import type { HttpSettings } from '../config.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
+import type { PublicationRelay } from '../outbox/publication-relay.js';
 import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { Store } from '../store/store.js';
 
@@ -27,6 +28,11 @@ export interface HttpDeps {
   log: Logger;
   /** Per-user abuse limits: HTTP sends and groups created (429 with Retry-After). */
   limits: Pick<AbuseLimits, 'take'>;
+  /**
+   * Publishes what group administration committed to the outbox (the engine's relay); without it
+   * the app runs a relay of its own on `store` and `bus`, stopped when the app closes.
+   */
+  publications?: Pick<PublicationRelay, 'flush'>;
   now?: () => number;
   newId?: () => string;
 }

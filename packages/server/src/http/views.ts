@@ -1,6 +1,6 @@
 import { type MessageCopy, MessageStatus, type MessageStatusCode } from '@mercurio/protocol';
 import { MercurioError } from '../errors.js';
-import type { GroupRecord, StoredMessage } from '../store/types.js';
+import type { StoredMessage } from '../store/types.js';
 import { messageCopy } from '../views.js';
 
 /** Read watermarks needed to give each history copy the status its owner's inbox would show. */
@@ -24,29 +24,6 @@ function copyStatus(message: StoredMessage, reads: ReadState): MessageStatusCode
   }
   if (own) return message.channelType === 'direct' ? MessageStatus.SENT : MessageStatus.DELIVERED;
   return reads.viewerReadSeq >= message.seq ? MessageStatus.RECEIVED : MessageStatus.DELIVERED;
-}
-
-export interface GroupNotification {
-  messagelabel: { key: string; parameters: Record<string, unknown> };
-}
-
-/** Chat21's group object (§3.4). */
-export function groupView(group: GroupRecord, notification?: GroupNotification): Record<string, unknown> {
-  return {
-    uid: group.uid,
-    name: group.name,
-    appId: group.app,
-    owner: group.owner,
-    members: membersMap(group.members),
-    createdOn: group.createdOn,
-    updatedOn: group.updatedOn,
-    ...(group.attributes === null ? {} : { attributes: group.attributes }),
-    ...(notification ? { notification } : {}),
-  };
-}
-
-export function membersMap(members: Iterable<string>): Record<string, 1> {
-  return Object.fromEntries([...members].map((member) => [member, 1 as const]));
 }
 
 /** Opaque conversation-list cursor: the last row's (updatedAt, conversWith). */

@@ -13,10 +13,6 @@ export function createApiSqlStore(db: SqlDatabase): ApiSqlStore {
     conversationReader: (app, owner, conversWith) => history.conversationReader(db, app, owner, conversWith),
     messageHistory: (app, key, query) => history.messageHistory(db, app, key, query),
     searchMessages: (app, user, query) => searchMessages(db, app, user, query),
-    changeGroupMembers: (app, groupId, change, at) =>
-      db.transaction((tx) => groupsAdmin.changeGroupMembers(tx, app, groupId, change, at)),
-    updateGroup: (app, groupId, patch, at) =>
-      db.transaction((tx) => groupsAdmin.updateGroup(tx, app, groupId, patch, at)),
     deleteGroupConversations: (app, groupId) => groupsAdmin.deleteGroupConversations(db, app, groupId),
     deleteGroupMessages: (app, groupId) => groupsAdmin.deleteGroupMessages(db, app, groupId),
     async saveInstance(i) {

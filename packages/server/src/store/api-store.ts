@@ -12,14 +12,7 @@ export interface ApiStore
   conversationReader(app: string, owner: string, conversWith: string): Promise<ConversationReader | null>;
   messageHistory(app: string, conversationKey: string, query: HistoryQuery): Promise<StoredMessage[]>;
   searchMessages(app: string, user: string, query: SearchQuery): Promise<SearchHit[]>;
-  /** Adds and removes members atomically; null when the group does not exist. */
-  changeGroupMembers(
-    app: string,
-    groupId: string,
-    change: { add: readonly string[]; remove: readonly string[] },
-    at: number,
-  ): Promise<GroupMembersChange | null>;
-  updateGroup(app: string, groupId: string, patch: GroupPatch, at: number): Promise<GroupRecord | null>;
+  // Membership and name changes: only with their notifications, in GroupAdminStore (group-admin-store.ts).
   deleteGroupConversations(app: string, groupId: string): Promise<number>;
   deleteGroupMessages(app: string, groupId: string): Promise<number>;
   saveInstance(instance: DeviceInstance): Promise<void>;

@@ -1,5 +1,6 @@
 import { createApiSqlStore } from './api-sql.js';
 import * as conversations from './conversations-sql.js';
+import { commitGroupChange } from './group-admin-tx-sql.js';
 import * as groups from './groups-sql.js';
 import { findMessage, insertMessage, insertMessageWithOutbox, isDuplicateInsert } from './messages-sql.js';
 import { migrate } from './migrate.js';
@@ -7,6 +8,7 @@ import * as outbox from './outbox-sql.js';
 import { insertOutbox } from './outbox-sql.js';
 import * as presence from './presence-sql.js';
 import { createProfileStore } from './profiles-sql.js';
+import { createPublicationQueue } from './publication-outbox-sql.js';
 import type { SqlDatabase } from './sql.js';
 import type { Store } from './store.js';
 
@@ -58,6 +60,8 @@ export function createSqlStore(db: SqlDatabase): Store {
     webhookDeliveryCounts: (app) => outbox.countDeliveries(db, app),
     ...createApiSqlStore(db),
     ...createProfileStore(db),
+    commitGroupChange: (at, decide) => commitGroupChange(db, at, decide),
+    ...createPublicationQueue(db),
     close: () => db.close(),
   };
 }

@@ -1,5 +1,7 @@
 import type { ApiStore } from './api-store.js';
+import type { GroupAdminStore } from './group-admin-store.js';
 import type { ProfileStore } from './profile-store.js';
+import type { PublicationQueue } from './publication-queue.js';
 import type { RouterStore } from './router-store.js';
 import type { WebhookQueue } from './webhook-queue.js';
 
@@ -9,6 +11,13 @@ import type { WebhookQueue } from './webhook-queue.js';
  * webhook worker on `WebhookQueue` — and the records live in types.ts. One implementation per
  * database (PostgreSQL, PGlite), the same SQL (sql-store.ts).
  */
-export interface Store extends RouterStore, ApiStore, WebhookQueue, ProfileStore {
+export interface Store
+  extends RouterStore,
+    ApiStore,
+    WebhookQueue,
+    ProfileStore,
+    // Group administration and the outbox of its publications (the publication relay's queue).
+    GroupAdminStore,
+    PublicationQueue {
   close(): Promise<void>;
 }

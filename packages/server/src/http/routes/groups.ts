@@ -1,16 +1,23 @@
 import { z } from 'zod';
+import { GroupAdmin } from '../../groups/group-admin.js';
+import { groupView } from '../../groups/group-view.js';
 import { assertAdmin, assertApp } from '../auth.js';
 import { callerOf, type HttpContext, type ZodApp } from '../context.js';
-import { GroupService } from '../group-service.js';
 import { appId, appParams, groupParams, id, jsonObject, membersMap } from '../schemas.js';
-import { groupView } from '../views.js';
 
 const config = { flavour: 'chat21' } as const;
 const tags = ['groups'];
 
 /** Chat21 routes 14–22: groups, scoped by app; membership changes by the owner or an admin. */
 export function groupRoutes(app: ZodApp, ctx: HttpContext): void {
-  const groups = new GroupService(ctx);
+  const groups = new GroupAdmin({
+    store: ctx.store,
+    limits: ctx.limits,
+    published: () => ctx.publications.flush(),
+    groupMaxMembers: ctx.settings.groupMaxMembers,
+    now: ctx.now,
+    newId: ctx.newId,
+  });
 
   app.post(
     '/:appid/groups',
