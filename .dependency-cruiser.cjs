@@ -3,8 +3,8 @@
 
 /** A workspace package, as its own folder or as the symlink other packages import it through. */
 const PACKAGE = (names) => `^(packages|node_modules/@mercurio)/(${names})/`;
-/** The server's composition root: reads the config and wires the parts together. */
-const ROOT = '^packages/server/src/(main|engine|cli|config|banner|dev-secret|index)[.]ts$';
+/** The server's composition root: reads the config and wires the parts together; the CLI's commands. */
+const ROOT = '^packages/server/src/(main|engine|cli|[^/]+-cli|config|banner|dev-secret|index)[.]ts$';
 /** The store's interfaces: what the parts depend on. */
 const STORE_INTERFACES = '^packages/server/src/store/(store|types|[^/]+-store|[^/]+-queue)[.]ts$';
 /** The store's implementations: SQL, the databases, migrations. */

@@ -13,5 +13,6 @@ npm run build -w @mercurio/web
 npm run build:browser -w @mercurio/sdk
 echo "== lint" >&2
 npx biome check .
+npm run -s lint:deps # the dependency rules of docs/architecture.md (.dependency-cruiser.cjs)
 echo "== tests" >&2
 npx vitest run "$@"

@@ -139,7 +139,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     let webAppUrl: string | undefined;
     if (parts.http) {
       http = buildHttpApp({ settings: config.http, jwt, store, deadLetters, bus, log, limits, publications });
-      if (bus instanceof EmbeddedBus) bus.attachWebSocket(http.server, '/ws');
+      bus.inProcess?.attachWebSocket(http.server, '/ws');
       const registry = metrics.registry;
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
         reply.type(registry.contentType).send(await registry.metrics()),
@@ -164,13 +164,12 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       http,
       httpUrl,
       webAppUrl,
-      mqtt:
-        bus instanceof EmbeddedBus
-          ? {
-              tcpUrl: `mqtt://${config.mqtt.host}:${bus.tcpPort}`,
-              wsUrl: httpUrl ? `${httpUrl.replace(/^http/, 'ws')}/ws` : undefined,
-            }
-          : undefined,
+      mqtt: bus.inProcess
+        ? {
+            tcpUrl: `mqtt://${config.mqtt.host}:${bus.inProcess.tcpPort}`,
+            wsUrl: httpUrl ? `${httpUrl.replace(/^http/, 'ws')}/ws` : undefined,
+          }
+        : undefined,
       async stop() {
         router?.stop();
         await closeAll();

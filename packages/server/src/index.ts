@@ -1,13 +1,15 @@
 export * from './auth/tokens.js';
 export type * from './bus/bus.js';
 export { RabbitBus, type RabbitBusOptions } from './bus/rabbitmq-bus.js';
-export { type Config, type HttpSettings, loadConfig, type RouterSettings } from './config.js';
+export { type Config, loadConfig } from './config.js';
 export { type Engine, type EngineParts, startEngine } from './engine.js';
 export * from './errors.js';
 export { buildHttpApp, type Caller, type HttpDeps } from './http/app.js';
+export type { HttpSettings, WebAppSettings } from './http/settings.js';
 export { createLogger, type Logger } from './logger.js';
 export type { RouterContext } from './router/context.js';
 export { consumerSpecs, Router } from './router/router.js';
+export type { RouterSettings, SenderNameSettings } from './router/settings.js';
 export { migrate } from './store/migrate.js';
 export { createPgDatabase } from './store/pg-database.js';
 export { createSqlStore, openSqlStore } from './store/sql-store.js';

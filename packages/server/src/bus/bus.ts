@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http';
 import type { Topic, TopicForm, TopicKind } from '@mercurio/protocol';
 
 /**
@@ -24,6 +25,19 @@ export interface Bus {
   deadLetter(letter: DeadLetter): Promise<void>;
   /** Stops consuming, lets handlers in flight finish, and disconnects. */
   close(): Promise<void>;
+  /**
+   * Only a broker running in this process (the embedded engine) has it: the MQTT endpoints it
+   * serves itself. Undefined for an outside broker (RabbitMQ), which clients reach directly.
+   */
+  readonly inProcess?: InProcessBroker | undefined;
+}
+
+/** The MQTT endpoints of a broker that runs in this process. */
+export interface InProcessBroker {
+  /** The bound port of its MQTT over TCP listener; undefined without one. */
+  readonly tcpPort: number | undefined;
+  /** Serves MQTT over WebSocket on `server` (the HTTP API's) at `path`; other paths are left alone. */
+  attachWebSocket(server: HttpServer, path: string): void;
 }
 
 export interface ConsumerSpec {

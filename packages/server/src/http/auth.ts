@@ -2,9 +2,9 @@ import { checkId } from '@mercurio/protocol';
 import type { FastifyRequest } from 'fastify';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import type { JwtSettings } from '../auth/tokens.js';
-import type { HttpSettings } from '../config.js';
 import { MercurioError } from '../errors.js';
 import type { Caller } from './context.js';
+import type { HttpSettings } from './settings.js';
 
 const QUERY_TOKEN_NAMES = ['jwt', 'JWT', 'token'] as const;
 

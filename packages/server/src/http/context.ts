@@ -10,12 +10,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JWTPayload } from 'jose';
 import type { JwtSettings } from '../auth/tokens.js';
 import type { Bus } from '../bus/bus.js';
-import type { HttpSettings } from '../config.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { PublicationRelay } from '../outbox/publication-relay.js';
 import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { Store } from '../store/store.js';
+import type { HttpSettings } from './settings.js';
 
 /** What the HTTP API needs; time and ids are injectable so tests can pin them. */
 export interface HttpDeps {

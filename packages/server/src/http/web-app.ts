@@ -3,7 +3,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { WebAppSettings } from '../config.js';
+import type { WebAppSettings } from './settings.js';
 
 /** The built web chat app (packages/web/dist), next to this package in the repository. */
 export const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url));

@@ -1,12 +1,12 @@
 import type { Topic, TopicKind, TopicOf } from '@mercurio/protocol';
 import type { Publication } from '../bus/bus.js';
-import type { RouterSettings } from '../config.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { SenderNames } from './sender-names.js';
+import type { RouterSettings } from './settings.js';
 
 /** What a pipeline may use. Time and ids come from here so tests can pin them. */
 export interface RouterContext {

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTopic } from '@mercurio/protocol';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../../logger.js';
-import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from '../bus.js';
+import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, InProcessBroker, Publication } from '../bus.js';
 import { payloadBodies } from '../payload-bodies.js';
 import { ClientAdmission } from './client-admission.js';
 import { type ClientGrant, checkClientToken, type TokenRules } from './client-token.js';
@@ -176,6 +176,11 @@ export class EmbeddedBus implements Bus {
       throw error;
     }
     return bus;
+  }
+
+  /** It serves MQTT itself: over TCP, and over WebSocket on a server it is given. */
+  get inProcess(): InProcessBroker {
+    return this;
   }
 
   /** The bound port of the TCP listener, if there is one. */
