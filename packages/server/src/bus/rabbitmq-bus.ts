@@ -125,7 +125,8 @@ export class RabbitBus implements Bus {
 
   /**
    * Into `<queuePrefix>.dead` through a fanout exchange of the same name, so that the letter keeps
-   * its original routing key: a shovel to amq.topic replays it (docs/operations.md).
+   * its original routing key; a router moves it from there into the dead-letter table
+   * (rabbitmq-dead-letters.ts), where the admin routes replay it.
    */
   async deadLetter(letter: DeadLetter): Promise<void> {
     if (this.#publishers.length === 0) await this.#ready;
