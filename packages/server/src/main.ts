@@ -4,6 +4,7 @@ import { signUserToken } from './auth/tokens.js';
 import { banner } from './banner.js';
 import { parseCommand, USAGE } from './cli.js';
 import { loadConfig } from './config.js';
+import { runDeadLetters } from './dead-letters-cli.js';
 import { withDevSecret } from './dev-secret.js';
 import { startEngine } from './engine.js';
 import { ConfigError } from './errors.js';
@@ -28,6 +29,12 @@ async function main(argv: string[]): Promise<void> {
       ? { fullname: command.fullname, firstname: null, lastname: null }
       : undefined;
     console.log(await signUserToken(config.jwt, { ...command, role, names }));
+    return;
+  }
+  if (command.name === 'dead-letters') {
+    const output = await runDeadLetters(command, config);
+    for (const line of output.lines) (output.ok ? console.log : console.error)(line);
+    if (!output.ok) process.exitCode = 1;
     return;
   }
   const log = createLogger(config.logLevel);

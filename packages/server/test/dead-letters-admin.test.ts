@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signServiceToken, signUserToken } from '../src/auth/tokens.js';
+import { type DeadLettersCommand, parseCommand } from '../src/cli.js';
+import { runDeadLetters } from '../src/dead-letters-cli.js';
 import type { TestClient } from './support/mqtt-client.js';
 import { services } from './support/services.js';
 import { ENGINES, TestStack } from './support/stack.js';
@@ -217,6 +219,53 @@ describe.each(ENGINES)('dead letters: list, replay, drop over the admin API (%s)
     }
     expect((await list()).result).toEqual([]);
     expect(quinn.received.some((m) => dropped.includes(String(m.payload.message_id)))).toBe(false);
+  });
+
+  it('the CLI lists, replays and drops them through the running server', { timeout: 30_000 }, async () => {
+    const cli = (args: string[]) => {
+      const command = parseCommand([
+        'dead-letters',
+        ...args,
+        '--app',
+        stack.app,
+        '--url',
+        `${stack.router!.httpUrl}/api`,
+      ]);
+      return runDeadLetters(command as DeadLettersCommand, stack.config);
+    };
+    await pat.publish(stack.outgoing('pat', 'quinn'), { ...poison, message_id: randomUUID() });
+    const [letter] = await lettersWhen(1);
+
+    const listed = await cli(['list']);
+    expect(listed.ok).toBe(true);
+    expect(listed.lines).toHaveLength(1);
+    expect(listed.lines[0]).toMatch(
+      new RegExp(
+        `^${letter!.id}\\t.*${stack.outgoing('pat', 'quinn')}\\tattempts=2\\t.*test trigger.*POISON-MARKER`,
+      ),
+    );
+
+    // Still refused: the replay comes back as a new letter, which is then dropped.
+    expect(await cli(['replay', letter!.id])).toEqual({
+      ok: true,
+      lines: [`dead letter ${letter!.id} replayed`],
+    });
+    const [again] = await vi.waitFor(
+      async () => {
+        const { result } = await list();
+        if (result[0]?.id === letter!.id || result.length !== 1) throw new Error('not back yet');
+        return result;
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    expect(await cli(['drop', again!.id])).toEqual({ ok: true, lines: [`dead letter ${again!.id} dropped`] });
+    const twice = await cli(['drop', again!.id]);
+    expect(twice.ok).toBe(false);
+    expect(twice.lines[0]).toMatch(/^dead_letter_not_found: /);
+    expect(await cli(['list'])).toEqual({ ok: true, lines: ['no dead letters'] });
+    expect(() => parseCommand(['dead-letters', 'replay', 'x', '--app', stack.app])).toThrow(
+      /positive whole number/,
+    );
   });
 
   /** Messages still waiting in RabbitMQ's `<queuePrefix>.dead` (the router moves them to the table). */
