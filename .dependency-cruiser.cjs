@@ -104,6 +104,16 @@ module.exports = {
       to: { path: STORE_IMPLEMENTATIONS },
     },
     {
+      name: 'parts-use-their-store-slice',
+      severity: 'error',
+      comment:
+        'store/store.ts (every slice in one) is for the composition root and the HTTP API, which ' +
+        'runs group administration and its relay; the router, the webhooks, group administration ' +
+        'and the outbox relay depend on their own slice (router-store.ts, webhook-queue.ts, ...).',
+      from: { path: '^packages/server/src/(router|webhooks|groups|outbox|limits)/' },
+      to: { path: '^packages/server/src/store/store[.]ts$' },
+    },
+    {
       name: 'parts-use-the-bus-interface',
       severity: 'error',
       comment:

@@ -3,14 +3,15 @@ import type { Publication } from '../bus/bus.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Store } from '../store/store.js';
+import type { RouterStore } from '../store/router-store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { SenderNames } from './sender-names.js';
 import type { RouterSettings } from './settings.js';
 
 /** What a pipeline may use. Time and ids come from here so tests can pin them. */
 export interface RouterContext {
-  store: Store;
+  /** The store's slice the router writes and reads. */
+  store: RouterStore;
   settings: RouterSettings;
   log: Logger;
   now: () => number;
