@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import type { ClaimedPublications, PublicationQueue } from '../store/publication-queue.js';
+import { OutboxLoop } from './outbox-loop.js';
 
 export interface PublicationRelaySettings {
   /** How often the relay looks for entries nobody woke it for (another process's, retries). */
@@ -39,32 +40,37 @@ const BATCH = 50;
 /**
  * Publishes the outbox of publications through the bus, at least once: an entry is deleted only
  * after the broker confirmed all its publications; a failed or unconfirmed publish is retried with
- * backoff, forever (consumers are idempotent). The webhook worker's mechanism (webhooks/worker.ts):
- * a lease per entry, oldest first per ordering key, woken right after a commit, polling otherwise.
+ * backoff, forever (consumers are idempotent). The webhook outbox's mechanism: a lease per entry,
+ * oldest first per ordering key (publication-outbox-sql.ts), and the same loop (outbox-loop.ts),
+ * woken right after a commit, polling otherwise.
  */
 export class PublicationRelay {
   readonly #deps: PublicationRelayDeps;
-  #running = false;
-  #loop: Promise<void> | undefined;
-  #wake = new AbortController();
-  #woken = false;
-  /** Callers of `flush` waiting for the next pass to end. */
-  #waiters: (() => void)[] = [];
+  readonly #loop: OutboxLoop;
 
   constructor(deps: PublicationRelayDeps) {
     this.#deps = deps;
+    const leaseMs = deps.settings.publishTimeoutMs * 2 + 1000;
+    this.#loop = new OutboxLoop({
+      name: 'publication relay',
+      pollMs: deps.settings.pollMs,
+      log: deps.log,
+      pass: async () => {
+        const claimed = await deps.queue.claimPublications(deps.now(), leaseMs, BATCH);
+        // One entry per ordering key at most: entries of different keys may go out together.
+        await Promise.all(claimed.map((entry) => this.#publish(entry)));
+        return claimed.length;
+      },
+    });
   }
 
   start(): void {
-    if (this.#running || this.#deps.settings.holdForTests) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    if (!this.#deps.settings.holdForTests) this.#loop.start();
   }
 
   /** New entries were committed: look now rather than at the next poll. */
   wake(): void {
-    this.#woken = true;
-    this.#wake.abort();
+    this.#loop.wake();
   }
 
   /**
@@ -72,42 +78,11 @@ export class PublicationRelay {
    * or failed and scheduled for a retry. Never rejects: the entries are committed either way.
    */
   flush(): Promise<void> {
-    if (!this.#running) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.#waiters.push(resolve));
-    this.wake();
-    return done;
+    return this.#loop.flush();
   }
 
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.wake();
-    await this.#loop;
-    for (const resolve of this.#waiters.splice(0)) resolve();
-  }
-
-  async #run(): Promise<void> {
-    const { settings, queue, log, now } = this.#deps;
-    const leaseMs = settings.publishTimeoutMs * 2 + 1000;
-    while (this.#running) {
-      this.#woken = false;
-      const waiters = this.#waiters.splice(0);
-      let claimed: ClaimedPublications[] = [];
-      try {
-        claimed = await queue.claimPublications(now(), leaseMs, BATCH);
-        // One entry per ordering key at most: entries of different keys may go out together.
-        await Promise.all(claimed.map((entry) => this.#publish(entry)));
-      } catch (error) {
-        log.error({ err: error }, 'publication relay: outbox unavailable; retrying');
-      }
-      for (const resolve of waiters) resolve();
-      if (claimed.length === 0 && !this.#woken && this.#running) await this.#idle();
-    }
-  }
-
-  async #idle(): Promise<void> {
-    if (this.#wake.signal.aborted) this.#wake = new AbortController();
-    await sleep(this.#deps.settings.pollMs, undefined, { signal: this.#wake.signal }).catch(() => {});
-    if (this.#wake.signal.aborted) this.#wake = new AbortController();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async #publish(entry: ClaimedPublications): Promise<void> {

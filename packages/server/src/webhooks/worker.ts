@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { OutboxLoop } from '../outbox/outbox-loop.js';
 import type { ClaimedDelivery, WebhookQueue } from '../store/webhook-queue.js';
 import type { WebhookSettings } from './settings.js';
 import { SIGNATURE_HEADER, signPayload } from './signature.js';
@@ -22,51 +22,36 @@ const BATCH = 50;
  */
 export class WebhookWorker {
   readonly #deps: WebhookWorkerDeps;
-  #running = false;
-  #loop: Promise<void> | undefined;
-  #wake: AbortController = new AbortController();
+  readonly #loop: OutboxLoop;
 
   constructor(deps: WebhookWorkerDeps) {
     this.#deps = deps;
+    const { settings, queue } = deps;
+    const urls = settings.endpoints.map((endpoint) => endpoint.url);
+    const leaseMs = settings.timeoutMs * 2 + 1000;
+    this.#loop = new OutboxLoop({
+      name: 'webhook worker',
+      pollMs: settings.pollMs,
+      log: deps.log,
+      pass: async () => {
+        const claimed = await queue.claimWebhookDeliveries(urls, deps.now(), leaseMs, BATCH);
+        await Promise.all(claimed.map((delivery) => this.#send(delivery)));
+        return claimed.length;
+      },
+    });
   }
 
   start(): void {
-    if (this.#running || this.#deps.settings.endpoints.length === 0) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    if (this.#deps.settings.endpoints.length > 0) this.#loop.start();
   }
 
   /** New events were committed: look now rather than at the next poll. */
   wake(): void {
-    this.#wake.abort();
+    this.#loop.wake();
   }
 
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.wake();
-    await this.#loop;
-  }
-
-  async #run(): Promise<void> {
-    const { settings, queue, log } = this.#deps;
-    const urls = settings.endpoints.map((endpoint) => endpoint.url);
-    const leaseMs = settings.timeoutMs * 2 + 1000;
-    while (this.#running) {
-      let claimed: ClaimedDelivery[] = [];
-      try {
-        claimed = await queue.claimWebhookDeliveries(urls, this.#deps.now(), leaseMs, BATCH);
-        await Promise.all(claimed.map((delivery) => this.#send(delivery)));
-      } catch (error) {
-        log.error({ err: error }, 'webhook worker: outbox unavailable; retrying');
-      }
-      if (claimed.length === 0 && this.#running) await this.#idle();
-    }
-  }
-
-  async #idle(): Promise<void> {
-    if (this.#wake.signal.aborted) this.#wake = new AbortController();
-    await sleep(this.#deps.settings.pollMs, undefined, { signal: this.#wake.signal }).catch(() => {});
-    if (this.#wake.signal.aborted) this.#wake = new AbortController();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async #send(delivery: ClaimedDelivery): Promise<void> {
