@@ -72,7 +72,9 @@ describe('Mercurio in one process (embedded engine), as started by npm start', (
       text: 'hello group',
       channel_type: 'group',
     });
-    await bob.waitFor((m) => m.payload.text === 'hello group' && m.topic.includes('/messages/group-friends/'));
+    await bob.waitFor(
+      (m) => m.payload.text === 'hello group' && m.topic.includes('/messages/group-friends/'),
+    );
 
     await Promise.all(clients.splice(0).map((c) => c.end()));
     expect(await mercurio.kill('SIGTERM')).toBe(0);

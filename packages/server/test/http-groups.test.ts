@@ -80,7 +80,9 @@ describe('HTTP API: groups', () => {
       },
     });
     for (const member of ['ann', 'ben', 'cat']) {
-      const joined = await clients.cat!.waitFor(info('cat', 'group-team', `${member} joined group on creation`));
+      const joined = await clients.cat!.waitFor(
+        info('cat', 'group-team', `${member} joined group on creation`),
+      );
       expect(joined.payload.attributes).toMatchObject({
         messagelabel: { key: 'MEMBER_JOINED_GROUP', parameters: { member_id: member } },
       });
@@ -181,7 +183,9 @@ describe('HTTP API: groups', () => {
     const byMember = await call('ben', 'POST', '/groups/group-team/members', { member_id: 'dan' });
     expect(byMember.statusCode).toBe(401);
     expect(byMember.json()).toMatchObject({ code: 'forbidden' });
-    expect((await call('ann', 'POST', '/groups/group-team/members', {})).body).toBe('member_id is mandatory!');
+    expect((await call('ann', 'POST', '/groups/group-team/members', {})).body).toBe(
+      'member_id is mandatory!',
+    );
 
     const res = await call('ann', 'POST', '/groups/group-team/members', { member_id: 'dan' });
     expect(res.statusCode).toBe(200);
@@ -216,7 +220,10 @@ describe('HTTP API: groups', () => {
     expect(again.json()).toMatchObject({ code: 'already_member' });
     expect((await call('ann', 'POST', '/groups/nope/members', { member_id: 'dan' })).statusCode).toBe(404);
     // The new member can write to the group now, through the router.
-    await clients.dan!.publish(stack.outgoing('dan', 'group-team'), { text: 'hi all', channel_type: 'group' });
+    await clients.dan!.publish(stack.outgoing('dan', 'group-team'), {
+      text: 'hi all',
+      channel_type: 'group',
+    });
     await clients.ann!.waitFor(info('ann', 'group-team', 'hi all'));
   });
 
@@ -265,7 +272,9 @@ describe('HTTP API: groups', () => {
   });
 
   it('#17 replaces the members (owner or admin); added ones get history, removed ones are told', async () => {
-    expect((await call('ben', 'PUT', '/groups/group-team/members', { members: { ben: 1 } })).statusCode).toBe(401);
+    expect((await call('ben', 'PUT', '/groups/group-team/members', { members: { ben: 1 } })).statusCode).toBe(
+      401,
+    );
     expect((await call('ann', 'PUT', '/groups/group-team/members', {})).body).toBe('members is mandatory!');
     const res = await call('ann', 'PUT', '/groups/group-team/members', { members: { ann: 1, eve: 1 } });
     expect(res.statusCode).toBe(200);
@@ -296,12 +305,15 @@ describe('HTTP API: groups', () => {
       messagelabel: { key: 'DATA_UPDATED_GROUP', parameters: { group_name: 'Renamed' } },
     });
 
-    expect((await call('eve', 'PUT', '/groups/group-team/attributes', { attributes: { x: 1 } })).statusCode).toBe(
-      401,
-    );
-    expect((await call('ann', 'PUT', '/groups/group-team/attributes', { attributes: 'x' })).statusCode).toBe(405);
     expect(
-      (await call('admin', 'PUT', '/groups/group-team/attributes', { attributes: { color: 'blue' } })).statusCode,
+      (await call('eve', 'PUT', '/groups/group-team/attributes', { attributes: { x: 1 } })).statusCode,
+    ).toBe(401);
+    expect((await call('ann', 'PUT', '/groups/group-team/attributes', { attributes: 'x' })).statusCode).toBe(
+      405,
+    );
+    expect(
+      (await call('admin', 'PUT', '/groups/group-team/attributes', { attributes: { color: 'blue' } }))
+        .statusCode,
     ).toBe(200);
     const attrs = await clients.ann!.waitFor(
       (m) =>

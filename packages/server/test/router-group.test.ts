@@ -60,7 +60,9 @@ describe.each(ENGINES)('group messages (%s)', (engine) => {
 
   it('recognises a group-form id (Chat21: group-…) even when the client does not say channel_type', async () => {
     await ben.publish(stack.outgoing('ben', 'group-team'), { text: 'no channel type' });
-    const copy = await cat.waitFor((m) => addedIn('cat', 'group-team')(m) && m.payload.text === 'no channel type');
+    const copy = await cat.waitFor(
+      (m) => addedIn('cat', 'group-team')(m) && m.payload.text === 'no channel type',
+    );
     expect(copy.payload).toMatchObject({ channel_type: 'group', status: 150 });
   });
 
@@ -128,7 +130,9 @@ describe.each(ENGINES)('group messages (%s)', (engine) => {
       (m) => m.topic === stack.topic('users', 'ben', 'groups', 'group-team', 'clientupdated'),
     );
     expect(got.payload).toMatchObject({ uid: 'group-team', name: 'Renamed', appId: stack.app });
-    await ann.waitFor((m) => m.topic === stack.topic('users', 'ann', 'groups', 'group-team', 'clientupdated'));
+    await ann.waitFor(
+      (m) => m.topic === stack.topic('users', 'ann', 'groups', 'group-team', 'clientupdated'),
+    );
   });
 
   it("ignores a user's own `groups/<id>/update` publish: users cannot change or announce groups", async () => {

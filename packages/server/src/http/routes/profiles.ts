@@ -44,11 +44,9 @@ export function profileRoutes(app: ZodApp, ctx: HttpContext): void {
           'Replaces the names (a name left out is cleared). Routers keep a name for up to ' +
           'MERCURIO_SENDER_NAME_CACHE_MS, so a change shows on messages within that time.',
         params: userParams,
-        body: z
-          .object(profileFields)
-          .refine((body) => profileOf(body) !== undefined, {
-            message: 'give fullname, firstname or lastname',
-          }),
+        body: z.object(profileFields).refine((body) => profileOf(body) !== undefined, {
+          message: 'give fullname, firstname or lastname',
+        }),
       },
     },
     async (request) => {
