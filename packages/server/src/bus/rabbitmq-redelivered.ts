@@ -54,14 +54,15 @@ export class RedeliveredConsumer {
 
   /** Opens, and after a lost connection opens again (200 ms, 400 ms, … up to 5 s apart). */
   async #keepOpen(): Promise<void> {
-    // An undeliverable message closes the connection right after it opened: back off then too.
     for (let attempt = 0; !this.#closing; attempt++) {
       if (attempt > 0) await sleep(Math.min(100 * 2 ** attempt, 5000));
       if (this.#closing) return;
       try {
-        const lost = await this.#open();
+        const { closed } = await this.#open();
+        // Opened: the next loss waits 200 ms again, as the main connection's does (an over-long
+        // topic costs two quick losses; a longer wait would only delay its sender's refusal).
         attempt = 0;
-        await lost;
+        await closed;
         if (!this.#closing)
           this.#options.log.warn('AMQP redelivered consumer lost its connection; reconnecting');
       } catch (error) {
@@ -70,8 +71,8 @@ export class RedeliveredConsumer {
     }
   }
 
-  /** Connects and consumes; resolves to a promise of the connection's end. */
-  async #open(): Promise<Promise<void>> {
+  /** Connects and consumes; `closed` settles when the connection ends. */
+  async #open(): Promise<{ closed: Promise<void> }> {
     const model = await this.#options.connect();
     const closed = new Promise<void>((resolve) => model.once('close', () => resolve()));
     model.on('error', (error: Error) =>
@@ -88,7 +89,7 @@ export class RedeliveredConsumer {
       throw error;
     }
     if (this.#closing) await model.close().catch(() => {});
-    return closed;
+    return { closed };
   }
 
   async #consume(
