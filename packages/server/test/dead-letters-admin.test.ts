@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signServiceToken, signUserToken } from '../src/auth/tokens.js';
@@ -7,6 +9,8 @@ import { runDeadLetters } from '../src/dead-letters-cli.js';
 import type { TestClient } from './support/mqtt-client.js';
 import { services } from './support/services.js';
 import { ENGINES, TestStack } from './support/stack.js';
+
+const run = promisify(execFile);
 
 interface LetterView {
   id: string;
@@ -268,8 +272,42 @@ describe.each(ENGINES)('dead letters: list, replay, drop over the admin API (%s)
     );
   });
 
-  /** Messages still waiting in RabbitMQ's `<queuePrefix>.dead` (the router moves them to the table). */
-  async function deadQueueDepth(): Promise<number> {
+  it.runIf(engine === 'rabbitmq')(
+    'a letter in <prefix>.dead twice (a crash between insert and ack) is kept once; one without an id is kept too',
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const dead = `${stack.config.router.queuePrefix}.dead`;
+      const routingKey = stack.outgoing('pat', 'quinn').replaceAll('/', '.');
+      const headers = {
+        'x-mercurio-attempts': 2,
+        'x-mercurio-error': 'set aside by the test',
+        'x-mercurio-failed-at': new Date().toISOString(),
+      };
+      await withChannel(async (channel) => {
+        const body = (text: string) => Buffer.from(JSON.stringify({ text }));
+        const messageId = randomUUID();
+        channel.publish(dead, routingKey, body('twice'), { persistent: true, messageId, headers });
+        channel.publish(dead, routingKey, body('twice'), { persistent: true, messageId, headers });
+        channel.publish(dead, routingKey, body('no id'), { persistent: true, headers });
+        await channel.waitForConfirms();
+      });
+      // Acked only after the insert: an empty queue means every insert is done.
+      await vi.waitFor(
+        async () => {
+          if ((await deadQueueDepth()) !== 0) throw new Error('letters still in the queue');
+        },
+        { timeout: 15_000, interval: 100 },
+      );
+      const letters = (await list()).result;
+      expect(letters.map((l) => JSON.parse(l.payload_preview).text).sort()).toEqual(['no id', 'twice']);
+      expect(letters[0]).toMatchObject({ sender: 'pat', attempts: 2, error: 'set aside by the test' });
+      for (const letter of letters) expect((await api('DELETE', `/${letter.id}`, admin)).status).toBe(200);
+    },
+  );
+
+  async function withChannel<T>(use: (channel: amqp.ConfirmChannel) => Promise<T>): Promise<T> {
     const url = new URL(services().amqpUrl);
     const connection = await amqp.connect({
       hostname: url.hostname,
@@ -278,10 +316,27 @@ describe.each(ENGINES)('dead letters: list, replay, drop over the admin API (%s)
       password: await signServiceToken(stack.config.jwt, 'dead-letters-test', 600),
     });
     try {
-      const channel = await connection.createChannel();
-      return (await channel.checkQueue(`${stack.config.router.queuePrefix}.dead`)).messageCount;
+      return await use(await connection.createConfirmChannel());
     } finally {
       await connection.close().catch(() => {});
     }
+  }
+
+  /**
+   * Letters still in RabbitMQ's `<queuePrefix>.dead`, ready or being moved (unacked): the router
+   * acks a letter only after it is in the table.
+   */
+  async function deadQueueDepth(): Promise<number> {
+    const queue = `${stack.config.router.queuePrefix}.dead`;
+    const { stdout } = await run(services().rabbitmqctl, [
+      'list_queues',
+      '-q',
+      '--no-table-headers',
+      'name',
+      'messages',
+    ]);
+    const line = stdout.split('\n').find((row) => row.split(/\s+/)[0] === queue);
+    if (!line) throw new Error(`${queue} not found`);
+    return Number(line.split(/\s+/)[1]);
   }
 });
