@@ -285,7 +285,7 @@ export class RabbitBus implements Bus {
   }
 
   async #refreshToken(): Promise<void> {
-    for (const model of [this.#model, this.#redelivered?.model]) {
+    for (const model of [this.#model, this.#redelivered?.model, this.#deadLetterMover?.model]) {
       try {
         await model?.updateSecret(Buffer.from(await this.#options.token()), 'token refresh');
       } catch (error) {

@@ -46,6 +46,11 @@ export class DeadLetterMover {
     this.#running = this.#keepOpen();
   }
 
+  /** The connection in use, if any (for token refreshes). */
+  get model(): ChannelModel | undefined {
+    return this.#model;
+  }
+
   /** Stops taking letters, lets those in flight be kept and acked, then closes. */
   async close(): Promise<void> {
     this.#closing = true;
