@@ -275,6 +275,7 @@ export function loadConfig(env: Environment): Config {
       publishTimeoutMs: e.MERCURIO_PUBLICATION_TIMEOUT_MS,
       retryBaseMs: 200,
       retryMaxMs: 30_000,
+      app: e.MERCURIO_APP_ID,
       holdForTests: e.MERCURIO_TEST_HOLD_PUBLICATIONS,
     },
   });

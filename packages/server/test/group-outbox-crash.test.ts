@@ -159,7 +159,7 @@ describe.each(ENGINES)('a group join killed between commit and publish (%s)', (e
 
     // Once: a later join's notifications arrive after these (same group, same queues); by then any
     // second copy of the first join's would have arrived too.
-    const api = await stack.http();
+    const api = await stack.http({}, { publications: relay });
     const dan = await api.inject({
       method: 'POST',
       url: `/api/${stack.app}/groups/${GROUP}/members`,

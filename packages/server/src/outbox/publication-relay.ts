@@ -11,6 +11,8 @@ export interface PublicationRelaySettings {
   publishTimeoutMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Only this app's entries (MERCURIO_APP_ID, as the router); every app's when undefined. */
+  app: string | undefined;
   /**
    * Test hook (MERCURIO_TEST_HOLD_PUBLICATIONS): the relay never runs in this process, so committed
    * changes stay in the outbox — a crash test's "killed after the commit, before the publish".
@@ -24,6 +26,7 @@ export const DEFAULT_PUBLICATION_RELAY_SETTINGS: PublicationRelaySettings = {
   publishTimeoutMs: 10_000,
   retryBaseMs: 200,
   retryMaxMs: 30_000,
+  app: undefined,
   holdForTests: false,
 };
 
@@ -56,7 +59,7 @@ export class PublicationRelay {
       pollMs: deps.settings.pollMs,
       log: deps.log,
       pass: async () => {
-        const claimed = await deps.queue.claimPublications(deps.now(), leaseMs, BATCH);
+        const claimed = await deps.queue.claimPublications(deps.settings.app, deps.now(), leaseMs, BATCH);
         // One entry per ordering key at most: entries of different keys may go out together.
         await Promise.all(claimed.map((entry) => this.#publish(entry)));
         return claimed.length;

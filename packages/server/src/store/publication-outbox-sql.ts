@@ -30,6 +30,7 @@ export async function insertPublications(
  */
 export async function claimPublications(
   db: SqlExecutor,
+  app: string | undefined,
   now: number,
   leaseMs: number,
   limit: number,
@@ -37,7 +38,7 @@ export async function claimPublications(
   const { rows } = await db.query<{ id: number; attempts: number; publications: Publication[] }>(
     `WITH due AS (
        SELECT o.id FROM publication_outbox o
-       WHERE o.next_attempt_at <= $1 AND o.claimed_until < $1
+       WHERE o.next_attempt_at <= $1 AND o.claimed_until < $1 AND ($4::text IS NULL OR o.app_id = $4)
          AND NOT EXISTS (
            SELECT 1 FROM publication_outbox p
            WHERE p.app_id = o.app_id AND p.ordering_key = o.ordering_key AND p.id < o.id)
@@ -45,7 +46,7 @@ export async function claimPublications(
      UPDATE publication_outbox o SET claimed_until = $1 + $2, attempts = o.attempts + 1
      FROM due WHERE o.id = due.id
      RETURNING o.id, o.attempts, o.publications`,
-    [now, leaseMs, limit],
+    [now, leaseMs, limit, app ?? null],
   );
   return rows
     .map((row) => ({ id: Number(row.id), attempts: row.attempts, publications: row.publications }))
@@ -54,7 +55,7 @@ export async function claimPublications(
 
 export function createPublicationQueue(db: SqlExecutor): PublicationQueue {
   return {
-    claimPublications: (now, leaseMs, limit) => claimPublications(db, now, leaseMs, limit),
+    claimPublications: (app, now, leaseMs, limit) => claimPublications(db, app, now, leaseMs, limit),
     async completePublications(id) {
       await db.query('DELETE FROM publication_outbox WHERE id = $1', [id]);
     },

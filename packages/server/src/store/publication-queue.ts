@@ -23,9 +23,15 @@ export interface ClaimedPublications {
 export interface PublicationQueue {
   /**
    * Leases due entries, at most one per ordering key (the oldest), oldest first; several relays
-   * share the table without publishing an entry twice at the same time.
+   * share the table without publishing an entry twice at the same time. Only `app`'s entries
+   * unless it is undefined.
    */
-  claimPublications(now: number, leaseMs: number, limit: number): Promise<ClaimedPublications[]>;
+  claimPublications(
+    app: string | undefined,
+    now: number,
+    leaseMs: number,
+    limit: number,
+  ): Promise<ClaimedPublications[]>;
   /** The broker confirmed every publication of the entry: it is deleted. */
   completePublications(id: number): Promise<void>;
   /** Publishing failed: the lease is given back and the entry is due again at `retryAt`. */

@@ -148,6 +148,8 @@ export class TestStack {
       bus: router.bus,
       log: createLogger(this.config.logLevel),
       limits: router.limits,
+      // The engine's relay: it publishes only this app's outbox entries (the test database is shared).
+      publications: router.publications,
       ...deps,
     });
     this.#apps.push(app);
