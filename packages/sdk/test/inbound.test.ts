@@ -290,7 +290,7 @@ describe('history pages are checked like live messages', () => {
         last_seq: 8,
       }),
     });
-    const api = new Api('http://api', APP, ME, new TokenSource('t'), fetch, (message) =>
+    const api = new Api('http://api', APP, ME, new TokenSource('t', undefined), fetch, (message) =>
       reports.push(message),
     );
     const page = await api.history('bob', { after: 6 });
