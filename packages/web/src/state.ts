@@ -159,7 +159,8 @@ export class ChatState {
       id: payload.uid,
       name: payload.name ?? payload.uid,
       owner: payload.owner ?? '',
-      members: Object.keys(payload.members ?? {}),
+      // Shown in one order whatever order the server's events listed them in.
+      members: Object.keys(payload.members ?? {}).sort(),
       updatedOn: payload.updatedOn ?? 0,
     };
     // A read answered after a newer change was announced: keep the newer.
