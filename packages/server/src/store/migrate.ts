@@ -28,11 +28,12 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 /** Applies the migrations not yet applied, each in its own transaction; returns their names. */
 export async function migrate(db: SqlDatabase, migrations?: Migration[]): Promise<string[]> {
   const all = migrations ?? (await loadMigrations());
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS mercurio_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-  );
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
+    // Under the lock: two processes creating it at once on a new database collide in pg_type.
+    await tx.exec(
+      'CREATE TABLE IF NOT EXISTS mercurio_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
     const { rows } = await tx.query<{ version: number }>('SELECT version FROM mercurio_migrations');
     const applied = new Set(rows.map((row) => row.version));
     const names: string[] = [];

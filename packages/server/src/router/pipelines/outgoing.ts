@@ -30,7 +30,14 @@ type OutgoingTopic = TopicOf<'outgoing'>;
  * group lookup).
  */
 export const outgoingPipeline: Pipeline<'outgoing', OutgoingMessage> = {
-  decode: (ctx, body) => decodePayload(body, OutgoingMessageSchema, ctx.settings),
+  // An id-less message (every Chat21 client's) gets its id here, once per delivery: a retry after
+  // a commit whose outcome was unknown (a connection lost during COMMIT) then finds it stored
+  // instead of storing it a second time under a new id. (A redelivery by the broker is a new
+  // delivery: see docs/protocol.md on message_id.)
+  decode: (ctx, body) => {
+    const payload = decodePayload(body, OutgoingMessageSchema, ctx.settings);
+    return payload.message_id === undefined ? { ...payload, message_id: ctx.newId() } : payload;
+  },
   orderKey: (topic, payload) => `${topic.app}/${conversationOf(topic, payload)}`,
   async run(ctx, { topic, decoded }) {
     const payload = await withTrustedSender(ctx, topic, decoded);
