@@ -1,21 +1,17 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, type MercurioClient } from '@mercurio/sdk';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEB_DIST } from '../src/http/web-app.js';
 import { services } from './support/services.js';
 import { ENGINES, TestStack } from './support/stack.js';
 import { TcpProxy } from './support/tcp-proxy.js';
+import { launchChromium, REPO, SDK_BUNDLE, T } from './support/web-browser.js';
 
-const REPO = new URL('../../../', import.meta.url).pathname;
 const SCREENSHOTS = `${REPO}packages/web/screenshots`;
-const SDK_BUNDLE = `${REPO}packages/sdk/dist/browser/mercurio-sdk.js`;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const T = { timeout: 15_000 };
 /** Older messages seeded into alice's conversation with dave: more than two history pages (30 each). */
 const SEEDED = 75;
 const ATTACK = '<img src=x onerror=alert(1)>';
@@ -51,17 +47,7 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
   let bobContext: BrowserContext;
 
   beforeAll(async () => {
-    // Chromium through the project's own script (apt-get when missing), the app built when missing.
-    const executablePath = execFileSync('bash', [`${REPO}scripts/browser.sh`], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }).trim();
-    if (!existsSync(`${WEB_DIST}index.html`) || !existsSync(`${WEB_DIST}widget.js`)) {
-      execFileSync('npm', ['run', 'build', '-w', '@mercurio/web'], { cwd: REPO, stdio: 'inherit' });
-    }
-    if (!existsSync(SDK_BUNDLE)) {
-      execFileSync('npm', ['run', 'build:browser', '-w', '@mercurio/sdk'], { cwd: REPO, stdio: 'inherit' });
-    }
+    browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
     const router = await stack.startRouter({ http: true });
     http = router.httpUrl!;
@@ -84,11 +70,6 @@ describe.each(ENGINES)('web chat app in a real browser (%s)', (engine) => {
       if (tries > 100) throw new Error(`the ${SEEDED} seeded messages were not all stored`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
   }, 600_000);
 
   afterAll(async () => {
