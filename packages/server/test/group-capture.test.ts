@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../src/cli.js';
+import { callApi } from './support/http-call.js';
 import type { Received, TestClient } from './support/mqtt-client.js';
 import { ENGINES, TestStack } from './support/stack.js';
 
@@ -22,15 +23,7 @@ describe.each(ENGINES)('no group captures a direct conversation (%s)', (engine) 
   const errorCode = (user: string, code: string) => (m: Received) =>
     m.topic === stack.topic('users', user, 'errors', 'clientadded') && m.payload.code === code;
   const call = (user: string, method: 'GET' | 'POST', path: string, payload?: unknown) =>
-    api.inject({
-      method,
-      url: `/api/${stack.app}${path}`,
-      headers: {
-        authorization: tokens[user]!,
-        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
-    });
+    callApi(api, tokens[user]!, method, `/api/${stack.app}${path}`, payload);
   const groupRows = async (uid: string) =>
     (
       await stack.sql.query('SELECT group_id FROM groups WHERE app_id = $1 AND group_id = $2', [

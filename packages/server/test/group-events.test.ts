@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callApi } from './support/http-call.js';
 import type { Received, TestClient } from './support/mqtt-client.js';
 import { ENGINES, TestStack } from './support/stack.js';
 
@@ -22,15 +23,7 @@ describe.each(ENGINES)('group events, exactly as Chat21 sends them (%s)', (engin
   const tokens = {} as Record<User, string>;
 
   const call = async (user: User, method: 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown) => {
-    const res = await api.inject({
-      method,
-      url: `/api/${stack.app}${path}`,
-      headers: {
-        authorization: tokens[user],
-        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
-    });
+    const res = await callApi(api, tokens[user], method, `/api/${stack.app}${path}`, payload);
     expect(res.statusCode, res.body).toBeLessThan(300);
   };
 

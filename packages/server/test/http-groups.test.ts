@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callApi } from './support/http-call.js';
 import type { Received, TestClient } from './support/mqtt-client.js';
 import { seedMessage } from './support/seed.js';
 import { TestStack } from './support/stack.js';
@@ -12,15 +13,7 @@ describe('HTTP API: groups', () => {
   const users = ['ann', 'ben', 'cat', 'dan', 'eve'];
 
   const call = (user: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, payload?: unknown) =>
-    api.inject({
-      method,
-      url: `/api/${stack.app}${path}`,
-      headers: {
-        authorization: tokens[user]!,
-        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
-    });
+    callApi(api, tokens[user]!, method, `/api/${stack.app}${path}`, payload);
   const groupUpdated = (user: string, group: string) => (m: Received) =>
     m.topic === stack.topic('users', user, 'groups', group, 'clientupdated');
   const info = (user: string, group: string, text: string) => (m: Received) =>
