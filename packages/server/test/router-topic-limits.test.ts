@@ -9,8 +9,12 @@ import type { Received, TestClient } from './support/mqtt-client.js';
 import { services } from './support/services.js';
 import { ENGINES, TestStack } from './support/stack.js';
 
-/** A bystander's message sent right after an attack must arrive within this. */
-const BYSTANDER_WITHIN_MS = 3000;
+/**
+ * A bystander's message sent right after an attack must arrive within this. Before the fix it never
+ * arrived (the router stalled); alone it takes ~1 s, but with three test files sharing two cores the
+ * router's reconnects on RabbitMQ took 3.6 s once: the bound tells a stall from a busy machine.
+ */
+const BYSTANDER_WITHIN_MS = 8000;
 
 /**
  * The corpus's attacks on how inbound topics reach the router. On RabbitMQ 3.10 a topic longer
