@@ -74,6 +74,7 @@ export class MercurioClient {
       dedupe: new Dedupe(options.dedupeCapacity),
       tracker: this.#tracker,
       fetchPage: api && ((conversWith, after) => api.history(conversWith, { after, limit: pageSize })),
+      gapHoldMs: options.gapHoldMs ?? 1000,
       error: (code, message, extra) => this.#error(code, message, extra),
     });
     this.#inbound = new InboundDispatch(this.#emitter, this.#sync, report);

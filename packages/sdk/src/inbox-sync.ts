@@ -2,6 +2,7 @@ import { conversationKindOf, type MessageCopy } from '@mercurio/protocol';
 import type { Dedupe } from './dedupe.js';
 import type { Emitter, MercurioEvents, MessageSource } from './events.js';
 import { type FetchPage, fillGaps, type SeqTracker } from './gap-fill.js';
+import { LiveOrder } from './live-order.js';
 
 interface Buffered {
   conversWith: string;
@@ -14,40 +15,53 @@ export interface InboxSyncOptions {
   tracker: SeqTracker;
   /** A page of a conversation's history after a seq; undefined without the HTTP API (no gap fill). */
   fetchPage: FetchPage | undefined;
+  /** How long a live message past a gap waits for the missing ones (see LiveOrder). */
+  gapHoldMs: number;
   error(code: string, message: string, extra: Partial<MercurioEvents['error']>): void;
 }
 
 /**
- * Delivers checked messages to the app: each once (by `message_id`), and after every
- * (re)connect in `seq` order per conversation. The messages of the persistent session arrive
- * right after CONNACK; they are held while each known conversation's gap is filled from the
- * history API, merged with what was filled, and emitted before `uptodate`.
+ * Delivers checked messages to the app: each once (by `message_id`), in `seq` order per
+ * conversation. After every (re)connect, the messages of the persistent session (they arrive
+ * right after CONNACK) are held while each known conversation's gap is filled from the history
+ * API, merged with what was filled, and emitted before `uptodate`. Live, a message past a gap
+ * waits briefly for the missing ones (LiveOrder).
  */
 export class InboxSync {
   readonly #options: InboxSyncOptions;
   #syncing = false;
   #generation = 0;
   #buffered: Buffered[] = [];
+  readonly #live: LiveOrder;
 
   constructor(options: InboxSyncOptions) {
     this.#options = options;
+    this.#live = new LiveOrder({
+      tracker: options.tracker,
+      holdMs: options.gapHoldMs,
+      fetchPage: options.fetchPage,
+      deliver: (conversWith, message, source) => this.#deliver(conversWith, message, source),
+      error: (code, message, cause) => options.error(code, message, { cause }),
+    });
   }
 
-  /** A new connection: hold live messages until `fill()` is done. */
+  /** A new connection: hold live messages until `fill()` is done (it fills every gap). */
   hold(): void {
     this.#syncing = true;
     ++this.#generation;
+    this.#buffered.push(...this.#live.drain());
   }
 
   /** Closed: nothing is held any more. */
   release(): void {
     this.#syncing = false;
+    this.#live.drain();
   }
 
   /** A live message (already checked). */
   receive(conversWith: string, message: MessageCopy): void {
     if (this.#syncing) this.#buffered.push({ conversWith, message });
-    else this.#deliver(conversWith, message, 'live');
+    else this.#live.receive(conversWith, message);
   }
 
   /** Fills every known conversation's gap, emits what was held, then `uptodate` (unless the fill failed). */
@@ -81,10 +95,11 @@ export class InboxSync {
       }
     }
     if (generation !== this.#generation) return;
-    const rest = this.#buffered;
+    // Conversations the fill did not know: their first message sets the baseline, so lowest first.
+    const rest = this.#buffered.sort((a, b) => a.message.seq - b.message.seq);
     this.#buffered = [];
     this.#syncing = false;
-    for (const { conversWith, message } of rest) this.#deliver(conversWith, message, 'live');
+    for (const { conversWith, message } of rest) this.#live.receive(conversWith, message);
     if (ok) this.#options.emitter.emit('uptodate', { conversations, filled });
   }
 

@@ -27,6 +27,12 @@ export interface ConnectOptions {
   storage?: OutboxStorage;
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
+  /**
+   * How long a live message waits for an earlier one of its conversation that has not arrived
+   * (copies sent by different routers can overtake each other) before the gap is filled from
+   * the history API. Default 1000 ms.
+   */
+  gapHoldMs?: number;
   /** Messages per history request when filling gaps. */
   gapFillPageSize?: number;
   /** How many message ids are remembered for deduplication. */

@@ -190,6 +190,7 @@ function harness() {
     dedupe: new Dedupe(),
     tracker: new SeqTracker(),
     fetchPage: undefined,
+    gapHoldMs: 1000,
     error: () => undefined,
   });
   const inbound = new InboundDispatch(emitter, sync, report);

@@ -1,6 +1,7 @@
 import { connect, MercurioConnectError } from '@mercurio/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUserToken } from '../src/auth/tokens.js';
+import { conversationKey } from '../src/store/types.js';
 import { SdkHarness, until } from './support/sdk.js';
 import { ENGINES, TestStack } from './support/stack.js';
 
@@ -157,6 +158,50 @@ describe.each(ENGINES)('SDK against the real server (%s)', (engine) => {
     ]);
     await until(() => bob.texts('dd-alice').includes('next'), 'the next message');
     expect(bob.texts('dd-alice')).toEqual(['twice', 'next']);
+  });
+
+  it('shows a conversation in seq order live: an overtaking copy waits, a copy that never came is filled from history', async () => {
+    const alice = await sdk.connect('lo-alice');
+    const bob = await sdk.connect('lo-bob');
+    await alice.client.sendMessage('lo-bob', 'first');
+    await until(() => bob.texts('lo-alice').length === 1, 'the first message');
+    // A second router stored this message, and its copies were lost with it (killed before
+    // publishing): only the store has it.
+    const now = Date.now();
+    const lostId = crypto.randomUUID();
+    await stack.router!.store.recordMessage(
+      {
+        app: stack.app,
+        messageId: lostId,
+        sender: 'lo-alice',
+        recipient: 'lo-bob',
+        channelType: 'direct',
+        conversationKey: conversationKey('direct', 'lo-alice', 'lo-bob'),
+        body: {
+          message_id: lostId,
+          sender: 'lo-alice',
+          recipient: 'lo-bob',
+          app_id: stack.app,
+          channel_type: 'direct',
+          timestamp: now,
+          text: 'lost copy',
+        },
+        text: 'lost copy',
+        createdAt: now,
+      },
+      [
+        { owner: 'lo-alice', conversWith: 'lo-bob', isSender: true },
+        { owner: 'lo-bob', conversWith: 'lo-alice', isSender: false },
+      ],
+    );
+    await alice.client.sendMessage('lo-bob', 'after the gap');
+    await until(() => bob.texts('lo-alice').length === 3, 'the lost message and the next');
+    const messages = bob.of('message').filter((m) => m.conversWith === 'lo-alice');
+    expect(messages.map((m) => [m.message.text, m.message.seq, m.source])).toEqual([
+      ['first', 1, 'live'],
+      ['lost copy', 2, 'gap-fill'],
+      ['after the gap', 3, 'live'],
+    ]);
   });
 
   for (const session of ['non-persistent', 'persistent'] as const) {
