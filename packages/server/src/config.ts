@@ -114,6 +114,8 @@ const schema = z.object({
   // Poison messages: Chat21 clients nest attributes 2–3 levels; thousands of levels stall the store.
   MERCURIO_MAX_PAYLOAD_DEPTH: int(2, 1000).default(32),
   MERCURIO_DATA_ERROR_ATTEMPTS: int(1, 10).default(2),
+  // An id-less message's identity across redeliveries and resends (docs/protocol.md, message_id).
+  MERCURIO_RETRANSMIT_WINDOW_MS: int(0, 86_400_000).default(600_000),
   // HTTP API
   MERCURIO_HTTP_PORT: int(0, 65_535).default(8004),
   MERCURIO_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -224,6 +226,7 @@ export function loadConfig(env: Environment): Config {
       retryDelayMs: e.MERCURIO_RETRY_DELAY_MS,
       maxPayloadDepth: e.MERCURIO_MAX_PAYLOAD_DEPTH,
       dataErrorAttempts: e.MERCURIO_DATA_ERROR_ATTEMPTS,
+      retransmitWindowMs: e.MERCURIO_RETRANSMIT_WINDOW_MS,
     },
     http: {
       port: e.MERCURIO_HTTP_PORT,

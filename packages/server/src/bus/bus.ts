@@ -69,6 +69,17 @@ export interface InboundMessage {
   /** The broker delivered this message before (a consumer failed or died before acking it). */
   redelivered: boolean;
   /**
+   * The client says it sends this message again (MQTT's DUP flag: its PUBACK was lost). The
+   * client's word, not the broker's: used only to look for the copy already stored, never to spare
+   * the message its sender's limits.
+   */
+  retransmitted: boolean;
+  /**
+   * True once this delivery can no longer be acknowledged (RabbitMQ: its channel closed), so the
+   * broker delivers it again; undefined when a bus never loses a delivery that way.
+   */
+  abandoned?: () => boolean;
+  /**
    * Failed processing attempts before this delivery, as far as the bus knows (it carries the count
    * across redeliveries; RabbitMQ only knows "redelivered", which counts as one).
    */

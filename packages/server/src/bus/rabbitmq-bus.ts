@@ -22,6 +22,9 @@ import {
 } from './rabbitmq-queues.js';
 import { RedeliveredConsumer } from './rabbitmq-redelivered.js';
 
+/** What RabbitMQ's MQTT plugin makes of a PUBLISH's DUP flag (a boolean header). */
+const MQTT_DUP_HEADER = 'x-mqtt-dup';
+
 /** RabbitMQ's MQTT plugins publish every client message to this exchange (mqtt.exchange). */
 const EXCHANGE = 'amq.topic';
 
@@ -60,6 +63,8 @@ export class RabbitBus implements Bus {
   readonly #options: RabbitBusOptions;
   readonly #consumers: Consumer[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  /** Consumer channels that delivered something, and whether they closed since. */
+  readonly #channelStates = new WeakMap<Channel, { closed: boolean }>();
   #model: ChannelModel | undefined;
   /** Empty while disconnected. */
   #publishers: ConfirmChannel[] = [];
@@ -467,9 +472,12 @@ export class RabbitBus implements Bus {
         form: 'amqp',
         body: message.content,
         redelivered,
+        // RabbitMQ's MQTT plugin passes the PUBLISH's DUP flag on as this header.
+        retransmitted: message.properties.headers?.[MQTT_DUP_HEADER] === true,
         // A quorum queue counts returns; a classic one (an earlier version's) only says
         // "redelivered", which is at least one failed attempt.
         attempts: Math.max(deliveryCount(message.properties.headers) ?? 0, redelivered ? 1 : 0),
+        abandoned: this.#closedFlag(channel),
       });
       done = true;
     } catch (error) {
@@ -490,6 +498,24 @@ export class RabbitBus implements Bus {
     } catch {
       // The channel is gone: the broker redelivers the unacked message on its own.
     }
+  }
+
+  /**
+   * Whether `channel` has closed, from its first delivery on: a delivery on a closed channel can
+   * no longer be acknowledged, and the broker delivers it again (InboundMessage.abandoned).
+   */
+  #closedFlag(channel: Channel): () => boolean {
+    let state = this.#channelStates.get(channel);
+    if (!state) {
+      const fresh = { closed: false };
+      channel.once('close', () => {
+        fresh.closed = true;
+      });
+      this.#channelStates.set(channel, fresh);
+      state = fresh;
+    }
+    const known = state;
+    return () => known.closed;
   }
 
   #track(work: Promise<void>): void {

@@ -135,6 +135,7 @@ export function letterOf(message: ConsumeMessage): DeadLetter {
       form: 'amqp',
       body: message.content,
       redelivered: false,
+      retransmitted: false,
       attempts: 0,
     },
     attempts: Number(headers[DEAD_LETTER_HEADERS.attempts]) || 0,

@@ -29,6 +29,11 @@ export interface Inbound<K extends TopicKind, D = undefined> {
   topic: TopicOf<K>;
   body: Buffer;
   redelivered: boolean;
+  /**
+   * This delivery may repeat one already processed: the broker redelivered it, or its client says
+   * it resends it (MQTT DUP, the client's word: good only for finding the copy already stored).
+   */
+  retransmitted: boolean;
   /** What the pipeline's `decode` made of `body` (undefined for a pipeline without one). */
   decoded: D;
 }

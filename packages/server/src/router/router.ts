@@ -122,19 +122,18 @@ export class Router {
         this.#deadLetter(topic, message, error, attempts, failure),
       );
       processing();
+      // A delivery the broker will deliver again (its channel closed) publishes nothing: its
+      // copies would leave ahead of the redelivered messages before it in the conversation.
+      if (message.abandoned?.()) throw new Error('delivery abandoned: the broker delivers it again');
       return outcomeLater(this.#bus.publish(events));
     });
     const confirming = stage.startTimer({ kind: topic.kind, stage: 'confirm' });
-    // A publish that failed is retried on its own: the message is stored, running the pipeline
-    // again would store a client without a message_id twice.
-    await this.#retrying(
-      message,
-      async () => {
-        const error = await sent.outcome;
-        if (error !== undefined) throw error;
-      },
-      () => this.#bus.publish(events),
-    );
+    // A publish that failed goes back to the bus, never retried here: a retry would leave outside
+    // the conversation's order key, while the broker redelivers the messages after this one. The
+    // redelivery runs the pipeline again in order, which finds the message stored (by its
+    // message_id, or an id-less one by its content, see outgoing.ts) and publishes the stored copies.
+    const error = await sent.outcome;
+    if (error !== undefined) throw error;
     confirming();
   }
 
@@ -222,6 +221,7 @@ export class Router {
         topic,
         body: message.body,
         redelivered: message.redelivered,
+        retransmitted: message.redelivered || message.retransmitted,
         decoded: decoded.value,
       });
       this.#ctx.webhooks.committed();

@@ -30,4 +30,9 @@ export interface RouterSettings {
   readonly maxPayloadDepth: number;
   /** Attempts at a message failing with a data error (it can never succeed) before it is dead-lettered. */
   readonly dataErrorAttempts: number;
+  /**
+   * How far back a redelivered or resent message without a message_id looks for its copy already
+   * stored (the same content from the same sender in the same conversation), in ms; 0: never.
+   */
+  readonly retransmitWindowMs: number;
 }

@@ -10,6 +10,7 @@ import {
 } from './rows.js';
 import { type SqlExecutor, sqlState, UNIQUE_VIOLATION } from './sql.js';
 import type {
+  ContentQuery,
   ConversationDelivery,
   NewMessage,
   OutboxEntry,
@@ -26,6 +27,21 @@ export async function findMessage(
     `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND message_id = $2`,
     [app, messageId],
     'mercurio_find_message',
+  );
+  return rows[0] ? toMessage(rows[0]) : null;
+}
+
+/**
+ * Only id-less messages have a content key, and only they are in its (partial) index: a message
+ * with a client id costs nothing more to store.
+ */
+export async function findByContent(db: SqlExecutor, query: ContentQuery): Promise<StoredMessage | null> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE content_key = $1 AND app_id = $2 AND conversation_key = $3 AND sender = $4 AND created_at >= $5
+     ORDER BY seq DESC LIMIT 1`,
+    [query.contentKey, query.app, query.conversationKey, query.sender, query.since],
+    'mercurio_find_by_content',
   );
   return rows[0] ? toMessage(rows[0]) : null;
 }
@@ -50,8 +66,9 @@ WITH existing AS (
   ON CONFLICT (app_id, conversation_key) DO UPDATE SET last_seq = h.last_seq + 1
   RETURNING last_seq
 ), inserted AS (
-  INSERT INTO messages (${MESSAGE_COLUMNS})
-  SELECT $1::text, $2::text, head.last_seq, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text, $9::bigint
+  INSERT INTO messages (${MESSAGE_COLUMNS}, content_key)
+  SELECT $1::text, $2::text, head.last_seq, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text, $9::bigint,
+    $13::text
   FROM head
   RETURNING seq
 ), archived AS (
@@ -103,6 +120,7 @@ export async function insertMessage(
       deliveries.map((d) => d.owner),
       deliveries.map((d) => d.conversWith),
       deliveries.map((d) => d.isSender),
+      message.contentKey ?? null,
     ],
     'mercurio_record_message',
   );

@@ -1,4 +1,5 @@
 import type {
+  ContentQuery,
   ConversationDelivery,
   ConversationRecord,
   GroupRecord,
@@ -27,6 +28,11 @@ export interface RouterStore {
     outbox?: (recorded: RecordedMessage) => OutboxEntry[],
   ): Promise<RecordedMessage>;
   findMessage(app: string, messageId: string): Promise<StoredMessage | null>;
+  /**
+   * The most recent message of `sender` in the conversation stored with this content key
+   * (NewMessage.contentKey) at `since` or later; null if none.
+   */
+  findByContent(query: ContentQuery): Promise<StoredMessage | null>;
   /** Advances the reader's read watermark to the message (never backwards) and recounts unread. */
   markRead(
     app: string,

@@ -2,7 +2,13 @@ import { createApiSqlStore } from './api-sql.js';
 import * as conversations from './conversations-sql.js';
 import { commitGroupChange } from './group-admin-tx-sql.js';
 import * as groups from './groups-sql.js';
-import { findMessage, insertMessage, insertMessageWithOutbox, isDuplicateInsert } from './messages-sql.js';
+import {
+  findByContent,
+  findMessage,
+  insertMessage,
+  insertMessageWithOutbox,
+  isDuplicateInsert,
+} from './messages-sql.js';
 import { migrate } from './migrate.js';
 import * as outbox from './outbox-sql.js';
 import { insertOutbox } from './outbox-sql.js';
@@ -30,6 +36,7 @@ export function createSqlStore(db: SqlDatabase): Store {
       }
     },
     findMessage: (app, messageId) => findMessage(db, app, messageId),
+    findByContent: (query) => findByContent(db, query),
     markRead: (app, reader, conversWith, seq, entries = []) =>
       entries.length === 0
         ? conversations.markRead(db, app, reader, conversWith, seq)

@@ -19,6 +19,20 @@ export interface NewMessage {
   body: Record<string, unknown>;
   text: string | null;
   createdAt: number;
+  /**
+   * Only for a message its client sent without a message_id: a hash of its app, sender,
+   * conversation and payload bytes, which finds it again when the message is redelivered or resent.
+   */
+  contentKey?: string;
+}
+
+/** Where to look for an id-less message stored before (RouterStore.findByContent). */
+export interface ContentQuery {
+  app: string;
+  conversationKey: string;
+  sender: string;
+  contentKey: string;
+  since: number;
 }
 
 export interface StoredMessage extends NewMessage {

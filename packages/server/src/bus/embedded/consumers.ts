@@ -10,6 +10,8 @@ export interface Delivery {
   topic: string;
   body: Buffer;
   redelivered: boolean;
+  /** The client resent it (MQTT DUP), see InboundMessage.retransmitted. */
+  retransmitted: boolean;
   /** Failed attempts before this delivery (see InboundMessage.attempts). */
   attempts: number;
   /** When the broker got it (ms), for a consumer's ttlMs. */
@@ -47,6 +49,7 @@ class Consumer {
         form: 'mqtt',
         body: delivery.body,
         redelivered: delivery.redelivered,
+        retransmitted: delivery.retransmitted,
         attempts: delivery.attempts,
       });
     });

@@ -240,6 +240,7 @@ export class EmbeddedBus implements Bus {
           topic,
           body: payload,
           redelivered: false,
+          retransmitted: false,
           attempts: 0,
           receivedAt: this.#now(),
         });
@@ -414,7 +415,9 @@ export class EmbeddedBus implements Bus {
     const delivery: Delivery = {
       topic,
       body: payload,
-      redelivered: packet.dup || this.#failedPublishes.has(key),
+      // DUP is the client's word: it says "look for my earlier copy", not "spare my limits".
+      redelivered: this.#failedPublishes.has(key),
+      retransmitted: packet.dup,
       attempts: this.#failedPublishes.get(key) ?? 0,
       receivedAt: this.#now(),
     };

@@ -33,6 +33,7 @@ export async function groupMessage(
   topic: TopicOf<'outgoing'>,
   payload: OutgoingMessage,
   stored: GroupRecord | null,
+  contentKey?: string,
 ): Promise<Publication[]> {
   const { app, user: sender, recipient: groupId } = topic;
   const group = stored ?? (await createInlineGroup(ctx, topic, payload));
@@ -44,7 +45,7 @@ export async function groupMessage(
   const inline = payload.group
     ? { group: { ...payload.group, uid: groupId, members: membersMap(group) } }
     : {};
-  const message = newMessage(ctx, topic, payload, 'group', inline);
+  const message = newMessage(ctx, topic, payload, 'group', inline, contentKey);
   const deliveries = updatesConversations(payload)
     ? members.map((member) => ({ owner: member, conversWith: groupId, isSender: member === sender }))
     : [];

@@ -23,6 +23,8 @@ export function newMessage(
   payload: OutgoingMessage,
   channelType: 'direct' | 'group',
   extra: Record<string, unknown> = {},
+  /** For a message its client sent without a message_id (message-identity.ts). */
+  contentKey?: string,
 ): NewMessage {
   const body: Record<string, unknown> = { ...payload, ...extra };
   for (const key of ROUTER_OWNED) delete body[key];
@@ -50,6 +52,7 @@ export function newMessage(
     body,
     text: typeof payload.text === 'string' ? payload.text : null,
     createdAt,
+    ...(contentKey === undefined ? {} : { contentKey }),
   };
 }
 

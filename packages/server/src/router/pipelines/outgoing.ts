@@ -18,6 +18,7 @@ import { decodePayload } from '../decode.js';
 import { unarchivedEvents } from './archive.js';
 import { groupMessage } from './group-message.js';
 import { newMessage, updatesConversations } from './message-builder.js';
+import { type DecodedOutgoing, identify } from './message-identity.js';
 import { withTrustedSender } from './trusted-sender.js';
 
 type OutgoingTopic = TopicOf<'outgoing'>;
@@ -29,30 +30,37 @@ type OutgoingTopic = TopicOf<'outgoing'>;
  * changes that, so no group can capture a direct conversation (and a direct message costs no
  * group lookup).
  */
-export const outgoingPipeline: Pipeline<'outgoing', OutgoingMessage> = {
+export const outgoingPipeline: Pipeline<'outgoing', DecodedOutgoing> = {
   // An id-less message (every Chat21 client's) gets its id here, once per delivery: a retry after
   // a commit whose outcome was unknown (a connection lost during COMMIT) then finds it stored
-  // instead of storing it a second time under a new id. (A redelivery by the broker is a new
-  // delivery: see docs/protocol.md on message_id.)
+  // instead of storing it a second time under a new id. A redelivery or a client's resend is
+  // known by its content instead (message-identity.ts).
   decode: (ctx, body) => {
     const payload = decodePayload(body, OutgoingMessageSchema, ctx.settings);
-    return payload.message_id === undefined ? { ...payload, message_id: ctx.newId() } : payload;
+    return payload.message_id === undefined
+      ? { payload: { ...payload, message_id: ctx.newId() }, minted: true }
+      : { payload: { ...payload, message_id: payload.message_id }, minted: false };
   },
-  orderKey: (topic, payload) => `${topic.app}/${conversationOf(topic, payload)}`,
-  async run(ctx, { topic, decoded }) {
-    const payload = await withTrustedSender(ctx, topic, decoded);
+  orderKey: (topic, decoded) => `${topic.app}/${conversationOf(topic, decoded?.payload)}`,
+  async run(ctx, inbound) {
+    const { topic } = inbound;
+    const trusted = await withTrustedSender(ctx, topic, inbound.decoded.payload);
     const senderProblem = topic.user === SYSTEM_SENDER ? undefined : userIdProblem(topic.user);
     if (senderProblem) throw new MercurioError('reserved_id', senderProblem);
-    if (conversationKindOf(payload.channel_type, topic.recipient) === 'group') {
-      return groupMessage(ctx, topic, payload, await ctx.store.getGroup(topic.app, topic.recipient));
-    }
-    if (payload.group !== undefined) {
+    const isGroup = conversationKindOf(trusted.channel_type, topic.recipient) === 'group';
+    if (!isGroup && trusted.group !== undefined) {
       throw new MercurioError(
         'invalid_payload',
         `group: an inline group needs channel_type "group" and a group id ('${GROUP_ID_MARK}…')`,
       );
     }
-    return directMessage(ctx, topic, payload);
+    const identity = await identify(ctx, topic, conversationOf(topic, trusted), inbound);
+    const payload = { ...trusted, message_id: identity.messageId };
+    if (isGroup) {
+      const group = await ctx.store.getGroup(topic.app, topic.recipient);
+      return groupMessage(ctx, topic, payload, group, identity.contentKey);
+    }
+    return directMessage(ctx, topic, payload, identity.contentKey);
   },
 };
 
@@ -71,9 +79,10 @@ async function directMessage(
   ctx: RouterContext,
   topic: OutgoingTopic,
   payload: OutgoingMessage,
+  contentKey: string | undefined,
 ): Promise<Publication[]> {
   const { app, user: sender, recipient } = topic;
-  const message = newMessage(ctx, topic, payload, 'direct');
+  const message = newMessage(ctx, topic, payload, 'direct', {}, contentKey);
   const toSelf = sender === recipient;
   const deliveries: ConversationDelivery[] = !updatesConversations(payload)
     ? []
