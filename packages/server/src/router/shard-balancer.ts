@@ -1,0 +1,154 @@
+import type { Logger } from '../logger.js';
+import type { ShardLeaseStore } from '../store/shard-lease-store.js';
+
+export interface ShardSettings {
+  /** Shards of each sharded queue family; fixed for a deployment (changing it moves conversations). */
+  readonly count: number;
+  /** How often a router says it is alive and rebalances. */
+  readonly heartbeatMs: number;
+  /** A router silent for this long is taken for dead: its shards go to the others. */
+  readonly ttlMs: number;
+}
+
+/** What the bus does for the balancer: consume one shard of every sharded family, or stop. */
+export interface ShardConsumers {
+  start(shard: number): Promise<void>;
+  /** Resolves once the messages taken from the shard were settled (acknowledged or handed back). */
+  stop(shard: number): Promise<void>;
+}
+
+export interface ShardBalancerOptions {
+  leases: ShardLeaseStore;
+  /** The set of sharded queues the routers share (their queue prefix). */
+  group: string;
+  routerId: string;
+  settings: ShardSettings;
+  consumers: ShardConsumers;
+  log: Logger;
+  /** A monotonic clock in ms. */
+  now: () => number;
+}
+
+/**
+ * Spreads the shards over the live routers, one router per shard (docs/scaling.md): shard s goes
+ * to the (s mod n)-th of the n live routers sorted by id, so 12 shards split evenly over 1–4
+ * routers. A router gives a shard up only after the messages it took from it were settled, and
+ * takes one only when it is free or its holder went silent, so one sender's messages to one
+ * conversation are never processed by two routers at once. The queues' single-active-consumer
+ * flag is the broker's own guard behind this: should two routers ever consume one shard, only
+ * one of them receives.
+ */
+export class ShardBalancer {
+  readonly #options: ShardBalancerOptions;
+  readonly #held = new Set<number>();
+  /** When the last heartbeat that reached the database was sent (before, to be safe). */
+  #lastHeartbeat = Number.NEGATIVE_INFINITY;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #tick: Promise<void> = Promise.resolve();
+  #rounds = 0;
+
+  constructor(options: ShardBalancerOptions) {
+    this.#options = options;
+  }
+
+  /** The shards this router consumes now. */
+  get held(): number[] {
+    return [...this.#held].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    await this.rebalance();
+    this.#timer = setInterval(() => {
+      // Checked apart from the rounds: a round stuck on a stalled database must not delay it.
+      if (this.#silent() && this.#held.size > 0) void this.#fence();
+      // A round still running (a shard draining, a slow database) is not queued behind.
+      if (this.#rounds === 0) void this.rebalance();
+    }, this.#options.settings.heartbeatMs);
+  }
+
+  /** One round: say this router is alive, then give up and take shards to match the live routers. */
+  rebalance(): Promise<void> {
+    this.#rounds++;
+    this.#tick = this.#tick
+      .then(() => this.#round())
+      .catch((error: unknown) => this.#options.log.warn({ err: error }, 'shard round failed'))
+      .finally(() => this.#rounds--);
+    return this.#tick;
+  }
+
+  /**
+   * Silent for half the limit: the others take our shards after the full limit of silence as the
+   * database sees it, so this router stops first. (A heartbeat is dated from before it was sent,
+   * so the database's date of it is never earlier.)
+   */
+  #silent(): boolean {
+    return this.#options.now() - this.#lastHeartbeat > this.#options.settings.ttlMs / 2;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#tick;
+    await this.#stopAll();
+    const { leases, group, routerId, log } = this.#options;
+    await leases
+      .leave(group, routerId)
+      .catch((error: unknown) => log.warn({ err: error }, 'could not leave the shard group'));
+  }
+
+  async #round(): Promise<void> {
+    const { leases, group, routerId, settings, consumers, log, now } = this.#options;
+    const sent = now();
+    const members = await leases.heartbeat(group, routerId, settings.ttlMs);
+    this.#lastHeartbeat = sent;
+    const index = Math.max(0, members.indexOf(routerId));
+    const mine = new Set<number>();
+    for (let shard = 0; shard < settings.count; shard++) {
+      if (shard % members.length === index) mine.add(shard);
+    }
+    for (const shard of this.held) {
+      if (mine.has(shard)) continue;
+      await consumers.stop(shard);
+      this.#held.delete(shard);
+      await leases.release(group, shard, routerId);
+      log.info({ routers: members.length, shard }, 'shard handed over');
+    }
+    // Held shards are claimed again too: one taken over while this router was silent is given up.
+    const claimed = new Set(await leases.claim(group, [...mine], routerId, settings.ttlMs));
+    // A claim answered too late may already have run out: take nothing on its word.
+    if (this.#silent()) throw new Error('the shard leases answered too late');
+    for (const shard of this.held) {
+      if (claimed.has(shard)) continue;
+      log.warn({ shard }, 'shard taken over by another router; no longer consuming it');
+      await consumers.stop(shard);
+      this.#held.delete(shard);
+    }
+    let changed = false;
+    for (const shard of claimed) {
+      if (this.#held.has(shard)) continue;
+      await consumers.start(shard);
+      this.#held.add(shard);
+      changed = true;
+    }
+    if (changed) log.info({ routers: members.length, shards: this.held }, 'consuming shards');
+  }
+
+  async #fence(): Promise<void> {
+    this.#options.log.error(
+      { shards: this.held },
+      'no contact with the shard leases; stopped consuming every shard until it is back',
+    );
+    await this.#stopAll();
+  }
+
+  async #stopAll(): Promise<void> {
+    for (const shard of this.held) {
+      await this.#options.consumers
+        .stop(shard)
+        .catch((error: unknown) =>
+          this.#options.log.warn({ err: error, shard }, 'could not stop consuming a shard'),
+        );
+      this.#held.delete(shard);
+    }
+  }
+}
