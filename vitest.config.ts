@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Tests run against the workspace packages' TypeScript sources, never a stale dist/.
 const resolve = {
@@ -8,6 +8,9 @@ const resolve = {
     '@mercurio/sdk': fileURLToPath(new URL('./packages/sdk/src/index.ts', import.meta.url)),
   },
 };
+
+// Files that need the RabbitMQ cluster: their own project, below.
+const CLUSTER_TESTS = 'packages/server/test/cluster-*.test.ts';
 
 export default defineConfig({
   resolve,
@@ -38,9 +41,29 @@ export default defineConfig({
           // reuses what it imported for its next file instead of importing the engine again.
           isolate: false,
           include: ['packages/server/test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, CLUSTER_TESTS],
           globalSetup: ['packages/server/test/support/global-services.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          // Tests on the 3-node RabbitMQ cluster (scripts/cluster.sh, network namespaces, root): Vitest
+          // runs a project's global setup only when one of its files is selected, so the cluster starts
+          // only for them (and the shared services too, for tests that also need PostgreSQL).
+          name: 'cluster',
+          isolate: false,
+          include: [CLUSTER_TESTS],
+          globalSetup: [
+            'packages/server/test/support/global-services.ts',
+            'packages/server/test/support/global-cluster.ts',
+          ],
+          // They kill and cut the same three nodes: one file at a time.
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
         },
       },
     ],

@@ -6,7 +6,8 @@
 #                                        kept; anything else is torn down and built afresh), then print `export` lines
 #   scripts/cluster.sh stop [--purge]    kill every process of the cluster, delete its namespaces, links and bridge,
 #                                        and the nodes' data (--purge: the whole state folder, logs included)
-#   scripts/cluster.sh status            one line per node; exit 0 = three nodes running in one cluster, 1 = partly, 3 = nothing
+#   scripts/cluster.sh status [--nodes]  one line per node; exit 0 = three nodes running in one cluster, 1 = partly,
+#                                        3 = nothing (--nodes: without asking the nodes for their cluster view; fast)
 #   scripts/cluster.sh env               print eval-able `export` lines (MERCURIO_CLUSTER_*)
 #   scripts/cluster.sh kill <n>          SIGKILL node n's VM (a crash: no goodbye to its peers)
 #   scripts/cluster.sh restart <n>       (stop and) start node n again with its data; it rejoins its cluster
@@ -385,8 +386,16 @@ node_state() {
   fi
 }
 
+# --nodes: the nodes' own states only, exit 0 when all three run (no CLI call: ~0.1 s instead of seconds;
+# for polling). A paused node resumes only once it sees the majority, so three running nodes are one cluster
+# again after a heal.
 cmd_status() {
-  local n st running=0 present=0
+  local n st running=0 present=0 quick=0
+  case "${1:-}" in
+    "") ;;
+    --nodes) quick=1 ;;
+    *) die "unknown option: $1 (usage: status [--nodes])" ;;
+  esac
   for n in "${NODES[@]}"; do
     st="$(node_state "$n")"
     node_ports "$n"
@@ -396,7 +405,7 @@ cmd_status() {
   done
   echo "state: $DIR"
   if ((present == 0)); then return 3; fi
-  if ((running == ${#NODES[@]})) && [[ "$(running_nodes_count)" == "${#NODES[@]}" ]]; then return 0; fi
+  if ((running == ${#NODES[@]})) && { ((quick)) || [[ "$(running_nodes_count)" == "${#NODES[@]}" ]]; }; then return 0; fi
   return 1
 }
 
@@ -454,7 +463,7 @@ cmd_heal() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) shift; cmd_stop "$@" ;;
-  status) cmd_status ;;
+  status) shift; cmd_status "$@" ;;
   env) print_env ;;
   kill) cmd_kill "${2:-}" ;;
   restart) cmd_restart "${2:-}" ;;
