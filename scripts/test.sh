@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: type-check, lint, then every test. The server tests start a throwaway
 # RabbitMQ and PostgreSQL (scripts/services.sh) once for the run and stop them afterwards.
+# Files named packages/server/test/cluster-*.test.ts also get a 3-node RabbitMQ cluster in network
+# namespaces (scripts/cluster.sh; root), started only when such a file is selected.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
