@@ -6,7 +6,8 @@ import { secondsLeft, type TokenSource } from './token.js';
 export type TokenCheck = (token: string) => Promise<boolean | undefined>;
 
 export interface ConnectionOptions {
-  endpoint: string;
+  /** One broker endpoint, or several (the nodes of a cluster), tried in turn after each drop. */
+  endpoint: string | readonly string[];
   clientId: string;
   tokens: TokenSource;
   will: { topic: string; payload: string };
@@ -40,6 +41,8 @@ export class Connection {
   #ready = false;
   #generation = 0;
   #failures = 0;
+  /** Which of the endpoints the next attempt uses. */
+  #endpointIndex = 0;
   #everConnected = false;
   #retriedWithFreshToken = false;
   #stopped = true;
@@ -114,7 +117,7 @@ export class Connection {
       return;
     }
     if (generation !== this.#generation) return;
-    const client = mqtt.connect(this.#options.endpoint, {
+    const client = mqtt.connect(this.#endpoint(), {
       protocolVersion: 4,
       username: 'JWT',
       connectTimeout: 10_000,
@@ -230,10 +233,22 @@ export class Connection {
     }, delayMs);
   }
 
+  #endpoint(): string {
+    const { endpoint } = this.#options;
+    return typeof endpoint === 'string' ? endpoint : (endpoint[this.#endpointIndex % endpoint.length] ?? '');
+  }
+
+  /**
+   * The next attempt goes to the next endpoint (a lost node's clients move to another at once);
+   * the pause doubles only once every endpoint was tried.
+   */
   #retryLater(generation: number): void {
-    const { reconnectDelayMs, maxReconnectDelayMs } = this.#options;
-    const delay = Math.min(maxReconnectDelayMs, reconnectDelayMs * 2 ** this.#failures);
-    this.#failures = Math.min(this.#failures + 1, 20);
+    const { reconnectDelayMs, maxReconnectDelayMs, endpoint } = this.#options;
+    const endpoints = typeof endpoint === 'string' ? 1 : Math.max(1, endpoint.length);
+    this.#endpointIndex = (this.#endpointIndex + 1) % endpoints;
+    const rounds = Math.floor(this.#failures / endpoints);
+    const delay = Math.min(maxReconnectDelayMs, reconnectDelayMs * 2 ** rounds);
+    this.#failures = Math.min(this.#failures + 1, 20 * endpoints);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(
       () => {

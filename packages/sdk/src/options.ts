@@ -4,8 +4,11 @@ import type { FetchLike } from './api.js';
 import type { OutboxStorage } from './outbox.js';
 
 export interface ConnectOptions {
-  /** MQTT endpoint: `ws://host:8004/ws`, `wss://…`, `mqtt://host:1883`. */
-  endpoint: string;
+  /**
+   * MQTT endpoint: `ws://host:8004/ws`, `wss://…`, `mqtt://host:1883`; or several (a broker
+   * cluster's nodes): after a drop the client connects to the next one.
+   */
+  endpoint: string | readonly string[];
   /** HTTP API base, e.g. `http://host:8004/api`; needed for history, search, groups, presence and gap fill. */
   apiEndpoint?: string;
   /** Defaults to the token's `app_id`. */

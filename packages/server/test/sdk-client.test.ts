@@ -137,6 +137,20 @@ describe.each(ENGINES)('SDK against the real server (%s)', (engine) => {
     expect(receiver.texts('rn-alice')).toEqual(['waited in the outbox']);
   });
 
+  it("with several endpoints (a cluster's nodes), moves to the next one when one is down", async () => {
+    // A node that is down: its port refuses connections.
+    const { proxy: down, endpoint: downEndpoint } = await sdk.proxy();
+    down.cut();
+    const started = Date.now();
+    const carl = await sdk.connect('ep-carl', {
+      endpoint: [downEndpoint, sdk.endpoint('tcp')],
+      reconnectDelayMs: 100,
+    });
+    expect(carl.client.state).toBe('connected');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await down.close();
+  });
+
   it('emits a duplicated delivery once', async () => {
     const bob = await sdk.connect('dd-bob');
     const copy = {
