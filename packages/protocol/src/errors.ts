@@ -63,6 +63,11 @@ export const ERROR_CODES = {
     status: 500,
     description: 'An unexpected failure (database or broker unavailable); the request may be retried.',
   },
+  store_unavailable: {
+    status: 503,
+    description:
+      'The database did not answer in time or cannot be reached (HTTP API); retry after `Retry-After` (a message sent with a `message_id` is stored once however often it is retried).',
+  },
   rate_limited: {
     status: 429,
     description:

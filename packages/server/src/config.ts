@@ -6,6 +6,7 @@ import type { AbuseLimitSettings } from './limits/settings.js';
 import type { LogLevel } from './logger.js';
 import type { PublicationRelaySettings } from './outbox/publication-relay.js';
 import type { RouterSettings, SenderNameSettings } from './router/settings.js';
+import { POSTGRES_TIMEOUT_DEFAULTS, type PostgresTimeoutSettings } from './store/pg-database.js';
 import { toEndpoints, WebhookEndpointsSchema, type WebhookSettings } from './webhooks/settings.js';
 
 /**
@@ -27,7 +28,9 @@ export interface Config {
   /** RabbitMQ; undefined runs the embedded broker (Aedes) in this process. */
   readonly rabbitmq: { readonly url: string } | undefined;
   /** PostgreSQL; undefined uses PGlite in `dataDir`. */
-  readonly postgres: { readonly url: string; readonly poolSize: number } | undefined;
+  readonly postgres:
+    | { readonly url: string; readonly poolSize: number; readonly timeouts: PostgresTimeoutSettings }
+    | undefined;
   /** The embedded engine's data (PGlite database, dev secret). */
   readonly dataDir: string;
   /** The embedded broker's MQTT over TCP listener (MQTT over WebSocket is on the HTTP port, /ws). */
@@ -101,6 +104,17 @@ const schema = z.object({
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
   MERCURIO_DATABASE_POOL_SIZE: int(1, 200).default(10),
+  // PostgreSQL timeouts (store/pg-database.ts): a stalled database is reported, not waited for.
+  MERCURIO_DATABASE_CONNECT_TIMEOUT_MS: int(100, 600_000).default(POSTGRES_TIMEOUT_DEFAULTS.connectTimeoutMs),
+  MERCURIO_DATABASE_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(
+    POSTGRES_TIMEOUT_DEFAULTS.statementTimeoutMs,
+  ),
+  /** Default: the statement timeout plus 2 s. */
+  MERCURIO_DATABASE_QUERY_TIMEOUT_MS: int(100, 3_600_000).optional(),
+  MERCURIO_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(100, 3_600_000).default(
+    POSTGRES_TIMEOUT_DEFAULTS.idleInTransactionTimeoutMs,
+  ),
+  MERCURIO_DATABASE_KEEPALIVE_MS: int(1000, 3_600_000).default(POSTGRES_TIMEOUT_DEFAULTS.keepAliveMs),
   MERCURIO_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
@@ -212,7 +226,11 @@ export function loadConfig(env: Environment): Config {
     postgres:
       e.MERCURIO_DATABASE_URL === undefined
         ? undefined
-        : { url: e.MERCURIO_DATABASE_URL, poolSize: e.MERCURIO_DATABASE_POOL_SIZE },
+        : {
+            url: e.MERCURIO_DATABASE_URL,
+            poolSize: e.MERCURIO_DATABASE_POOL_SIZE,
+            timeouts: postgresTimeouts(e),
+          },
     dataDir: e.MERCURIO_DATA_DIR,
     mqtt: { port: e.MERCURIO_MQTT_PORT, host: e.MERCURIO_MQTT_HOST },
     dev: e.MERCURIO_DEV,
@@ -282,6 +300,27 @@ export function loadConfig(env: Environment): Config {
       holdForTests: e.MERCURIO_TEST_HOLD_PUBLICATIONS,
     },
   });
+}
+
+/**
+ * The client-side query timeout stays above the statement timeout: a slow statement is
+ * PostgreSQL's to cancel (the connection stays usable); only a silent connection is cut here.
+ */
+function postgresTimeouts(e: z.infer<typeof schema>): PostgresTimeoutSettings {
+  const statementTimeoutMs = e.MERCURIO_DATABASE_STATEMENT_TIMEOUT_MS;
+  const queryTimeoutMs = e.MERCURIO_DATABASE_QUERY_TIMEOUT_MS ?? statementTimeoutMs + 2_000;
+  if (queryTimeoutMs <= statementTimeoutMs) {
+    throw new ConfigError(
+      'MERCURIO_DATABASE_QUERY_TIMEOUT_MS must be above MERCURIO_DATABASE_STATEMENT_TIMEOUT_MS',
+    );
+  }
+  return {
+    connectTimeoutMs: e.MERCURIO_DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs,
+    queryTimeoutMs,
+    idleInTransactionTimeoutMs: e.MERCURIO_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAliveMs: e.MERCURIO_DATABASE_KEEPALIVE_MS,
+  };
 }
 
 function webhookSettings(e: z.infer<typeof schema>): WebhookSettings | undefined {

@@ -58,6 +58,9 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
+/** PGlite runs in this process: a probe it does not answer within this long counts as unanswered. */
+const EMBEDDED_PROBE_TIMEOUT_MS = 5_000;
+
 /**
  * The composition of the engine: one store, one bus, and the parts asked for, sharing them.
  * Cleans up what it opened when a later step fails (a used port, an unreachable broker).
@@ -69,7 +72,12 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
   };
   try {
     const db = config.postgres
-      ? createPgDatabase(config.postgres.url, config.postgres.poolSize)
+      ? createPgDatabase(
+          config.postgres.url,
+          config.postgres.poolSize,
+          config.postgres.timeouts,
+          log.child({ component: 'postgres' }),
+        )
       : await createPgliteDatabase(join(config.dataDir, 'pglite'));
     cleanup.push(() => db.close());
     const store = await openSqlStore(db);
@@ -125,6 +133,13 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
           limits,
         },
         bus,
+        // While paused (its store unavailable), the router probes it with this.
+        {
+          probe: async () => {
+            await db.query('SELECT 1');
+          },
+          timeoutMs: config.postgres?.timeouts.connectTimeoutMs ?? EMBEDDED_PROBE_TIMEOUT_MS,
+        },
       );
       await router.start();
       if (worker) {

@@ -30,6 +30,21 @@ export interface Bus {
    * serves itself. Undefined for an outside broker (RabbitMQ), which clients reach directly.
    */
   readonly inProcess?: InProcessBroker | undefined;
+  /** Stopping and restarting consumption (the router's store failed); both buses have it. */
+  readonly pausable?: PausableConsumption | undefined;
+}
+
+/**
+ * A router whose store fails stops taking work (router/store-pause.ts). While paused, no new
+ * message reaches a handler. RabbitMQ also hands back every message not yet acknowledged (in
+ * queue order, ahead of the rest: this or another router takes them); such a delivery is
+ * `abandoned`. The embedded broker keeps them waiting in this process.
+ */
+export interface PausableConsumption {
+  /** Stops delivering to every consumer of this bus. */
+  pause(): Promise<void>;
+  /** Delivers again, what was handed back or kept waiting first. */
+  resume(): Promise<void>;
 }
 
 /** The MQTT endpoints of a broker that runs in this process. */

@@ -3,7 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTopic, outgoingNamespacePattern, type Topic, topicPattern } from '@mercurio/protocol';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '../logger.js';
-import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, Publication } from './bus.js';
+import type {
+  Bus,
+  ConsumerSpec,
+  DeadLetter,
+  InboundHandler,
+  PausableConsumption,
+  Publication,
+} from './bus.js';
 import { payloadBodies } from './payload-bodies.js';
 import { DEAD_LETTER_HEADERS, DeadLetterMover } from './rabbitmq-dead-letters.js';
 import {
@@ -69,6 +76,8 @@ export class RabbitBus implements Bus {
   /** Empty while disconnected. */
   #publishers: ConfirmChannel[] = [];
   #consumerChannels: { channel: Channel; tag: string }[] = [];
+  /** Consumers stopped (the router's store failed): see `pausable`. */
+  #paused = false;
   /** `<queuePrefix>.redelivered` and `.undeliverable`, on a connection of their own. */
   #redelivered: RedeliveredConsumer | undefined;
   /** Moves `<queuePrefix>.dead` into the dead-letter table, once this bus consumes. */
@@ -81,6 +90,17 @@ export class RabbitBus implements Bus {
     this.#options = options;
     this.#ready = Promise.resolve();
   }
+
+  /**
+   * Pausing closes the consumer channels: RabbitMQ puts every message they had not acknowledged
+   * back in its queue at once, in queue order and ahead of the rest, for this or another router
+   * (a basic.cancel would return the messages on their way to the channel ahead of the ones the
+   * router holds, out of order). Resuming opens them again.
+   */
+  readonly pausable: PausableConsumption = {
+    pause: () => this.#pause(),
+    resume: () => this.#resume(),
+  };
 
   static async connect(options: RabbitBusOptions): Promise<RabbitBus> {
     const bus = new RabbitBus(options);
@@ -263,8 +283,32 @@ export class RabbitBus implements Bus {
     });
     await publishers[0]!.bindQueue(redelivered, redelivered, REDELIVERED_BINDING);
     this.#consumerChannels = [];
-    for (const consumer of this.#consumers) await this.#startConsumer(model, consumer);
+    // Reconnected while paused: the consumers start on resume.
+    if (!this.#paused) for (const consumer of this.#consumers) await this.#startConsumer(model, consumer);
     return publishers;
+  }
+
+  async #pause(): Promise<void> {
+    if (this.#paused) return;
+    this.#paused = true;
+    await this.#closeConsumers();
+  }
+
+  async #closeConsumers(): Promise<void> {
+    const channels = this.#consumerChannels.splice(0);
+    await Promise.allSettled(channels.map(({ channel }) => channel.close()));
+  }
+
+  async #resume(): Promise<void> {
+    if (!this.#paused) return;
+    this.#paused = false;
+    // Disconnected: the reconnect starts them.
+    const model = this.#model;
+    if (!model) return;
+    for (const consumer of this.#consumers) {
+      if (this.#paused) return;
+      await this.#startConsumer(model, consumer);
+    }
   }
 
   #onClose(): void {
@@ -326,6 +370,8 @@ export class RabbitBus implements Bus {
       if (message) this.#track(this.#deliver(channel, message, handler));
     });
     this.#consumerChannels.push({ channel, tag: consumerTag });
+    // Paused while it started (a resume followed at once by a pause): closed with the others.
+    if (this.#paused) await this.#closeConsumers();
     await this.#drainLegacy(model, spec, handler);
   }
 
@@ -481,6 +527,8 @@ export class RabbitBus implements Bus {
       });
       done = true;
     } catch (error) {
+      // Its channel was closed (a pause): the message is back in its queue already.
+      if (redelivery === undefined && (this.#paused || this.#channelStates.get(channel)?.closed)) return;
       this.#options.log.error(
         { err: error, topic: message.fields.routingKey },
         'message processing failed; will retry',

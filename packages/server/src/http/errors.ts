@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isMercurioError, MercurioError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isStoreUnavailable } from '../store/store-unavailable.js';
 import type { Flavour } from './context.js';
 
 /** Every error response carries its code here, whatever the body's shape. */
@@ -18,6 +19,9 @@ export const CHAT21_STATUS: Partial<Record<ErrorCode, number>> = {
   token_expired: 403,
   forbidden: 401,
 };
+/** What a client is told to wait before retrying while the database is unavailable. */
+const STORE_RETRY_AFTER_MS = 5_000;
+
 /** Chat21's status for an invalid request body (plain text, e.g. `Sender Fullname is mandatory`). */
 export const CHAT21_BODY_VALIDATION_STATUS = 405;
 
@@ -99,6 +103,14 @@ export function refusalOf(error: unknown, log: Logger): Refusal {
       return { error: new MercurioError('unsupported_media_type', 'the body must be application/json') };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { error: new MercurioError('payload_too_large', 'the request body is too large') };
+  }
+  if (isStoreUnavailable(error)) {
+    log.warn({ err: error }, 'HTTP request failed: the database is unavailable');
+    return {
+      error: new MercurioError('store_unavailable', 'the database is unavailable; retry shortly', {
+        retry_after_ms: STORE_RETRY_AFTER_MS,
+      }),
+    };
   }
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The engine's Prometheus metrics, on a registry of its own (no global default registry). */
 export interface Metrics {
@@ -8,6 +8,8 @@ export interface Metrics {
   routerStage: Histogram<'kind' | 'stage'>;
   /** Inbound messages the router gave up on (the retry policy), by topic kind and failure kind. */
   deadLetters: Counter<'kind' | 'failure'>;
+  /** 1 while the router's consumers are paused because its store is unavailable. */
+  routerPaused: Gauge;
 }
 
 /** 0.5 ms … 8 s: a store commit on loopback is ~1 ms, a broker outage is seconds. */
@@ -38,6 +40,11 @@ export function createMetrics(): Metrics {
         'Inbound messages set aside after their last attempt (RabbitMQ: the <queuePrefix>.dead queue; embedded: the dead_letters table), ' +
         'by topic kind and failure (data = the database refused the data).',
       labelNames: ['kind', 'failure'],
+      registers: [registry],
+    }),
+    routerPaused: new Gauge({
+      name: 'mercurio_router_paused',
+      help: '1 while the router takes no work because its database is unavailable (consumers cancelled, probing it), else 0.',
       registers: [registry],
     }),
   };

@@ -18,7 +18,7 @@ export interface RouterContext {
   newId: () => string;
   /** Which webhook events to write, for which endpoints. */
   webhooks: WebhookOutbox;
-  metrics: Pick<Metrics, 'routerStage' | 'deadLetters'>;
+  metrics: Pick<Metrics, 'routerStage' | 'deadLetters' | 'routerPaused'>;
   /** Per-user abuse limits (messages, signals, groups created). */
   limits: Pick<AbuseLimits, 'take'>;
   /** The display names the server trusts, put on messages and typing events. */

@@ -9,6 +9,7 @@ import {
 } from '@mercurio/protocol';
 import type { Bus, ConsumerSpec, InboundMessage, Publication } from '../bus/bus.js';
 import { isMercurioError, MercurioError } from '../errors.js';
+import { isStoreUnavailable } from '../store/store-unavailable.js';
 import { admit } from './admission.js';
 import { type Pipeline, type Pipelines, type RouterContext, senderOf } from './context.js';
 import { clientMessageId } from './decode.js';
@@ -22,6 +23,7 @@ import { presencePipeline } from './pipelines/presence.js';
 import { receiptPipeline } from './pipelines/receipt.js';
 import { typingPipeline } from './pipelines/typing.js';
 import { decide, type FailureKind } from './retry-policy.js';
+import { HandedBack, StorePause } from './store-pause.js';
 import { unparsedTopicOwner } from './topic-owner.js';
 
 export const PIPELINES: Pipelines = {
@@ -70,10 +72,23 @@ export class Router {
   readonly #bus: Bus;
   readonly #order = new KeyedQueue();
   readonly #stopping = new AbortController();
+  /** Set when the router can probe its store: then a store failure pauses it (store-pause.ts). */
+  readonly #storePause: StorePause | undefined;
 
-  constructor(ctx: RouterContext, bus: Bus) {
+  /** `storeProbe.probe` resolves once the store answers (e.g. SELECT 1). */
+  constructor(ctx: RouterContext, bus: Bus, storeProbe?: { probe: () => Promise<void>; timeoutMs: number }) {
     this.#ctx = ctx;
     this.#bus = bus;
+    this.#storePause = storeProbe
+      ? new StorePause({
+          consumption: bus.pausable,
+          probe: storeProbe.probe,
+          probeTimeoutMs: storeProbe.timeoutMs,
+          log: ctx.log,
+          gauge: ctx.metrics.routerPaused,
+          stopping: this.#stopping.signal,
+        })
+      : undefined;
   }
 
   async start(): Promise<void> {
@@ -117,7 +132,8 @@ export class Router {
       // A message counts against its sender's limits once, however often it is tried (a retry
       // during an outage must not make the sender look like a flooder).
       const admission = { due: !message.redelivered };
-      const run = () => this.#run(pipeline, topic, message, admission, decoded);
+      const run = () =>
+        this.#storeStep(message, () => this.#run(pipeline, topic, message, admission, decoded));
       events = await this.#retrying(message, run, run, (error, attempts, failure) =>
         this.#deadLetter(topic, message, error, attempts, failure),
       );
@@ -152,6 +168,7 @@ export class Router {
       try {
         return await (attempt === 1 ? first() : again());
       } catch (error) {
+        if (error instanceof HandedBack) throw error;
         const decision = decide(this.#ctx.settings, error, attempt, message.attempts);
         if (decision.action === 'deadLetter' && giveUp)
           return giveUp(error, attempt + message.attempts, decision.kind);
@@ -164,6 +181,24 @@ export class Router {
           throw error;
         });
       }
+    }
+  }
+
+  /**
+   * The store step under the store's pause (store-pause.ts): while the router is paused it waits
+   * here, holding its conversation's key, until the store answers; a delivery the bus abandoned
+   * meanwhile (RabbitMQ handed it back) ends here, to be processed when it is delivered again.
+   */
+  async #storeStep<T>(message: InboundMessage, work: () => Promise<T>): Promise<T> {
+    const pause = this.#storePause;
+    if (!pause) return work();
+    if (pause.paused) await pause.resumed();
+    if (message.abandoned?.()) throw new HandedBack();
+    try {
+      return await pause.step(work);
+    } catch (error) {
+      if (isStoreUnavailable(error)) pause.failed(error);
+      throw error;
     }
   }
 

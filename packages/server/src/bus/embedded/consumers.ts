@@ -75,6 +75,9 @@ export class Consumers {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #closing = new AbortController();
+  /** Set while paused: deliveries wait for it, in arrival order (see `pause`). */
+  #resumed: Promise<void> | undefined;
+  #resume: (() => void) | undefined;
 
   constructor(options: { retryDelayMs: number; log: Logger; now: () => number }) {
     this.#retryDelayMs = options.retryDelayMs;
@@ -103,8 +106,39 @@ export class Consumers {
   /** Every target handles the message once; rejects if any handler rejects. */
   deliverOnce(targets: readonly Consumer[], delivery: Delivery): Promise<void> {
     return this.#track(
-      Promise.all(targets.map((consumer) => consumer.deliver(delivery, this.#now))).then(() => {}),
+      this.#whenRunning(() =>
+        Promise.all(targets.map((consumer) => consumer.deliver(delivery, this.#now))).then(() => {}),
+      ),
     );
+  }
+
+  /**
+   * Stops dispatching (the router's store failed): deliveries wait here, in memory, until
+   * `resume`; handlers already running go on. A client's QoS 1 publish keeps waiting for its PUBACK.
+   */
+  pause(): void {
+    if (this.#resume) return;
+    this.#resumed = new Promise((resolve) => {
+      this.#resume = resolve;
+    });
+  }
+
+  /** Dispatches again, the waiting deliveries first, in their order. */
+  resume(): void {
+    const resume = this.#resume;
+    const resumed = this.#resumed;
+    if (!resume || !resumed) return;
+    this.#resume = undefined;
+    resume();
+    // Deliveries arriving before the waiting ones ran queue behind them on the same promise.
+    void resumed.then(() => {
+      if (this.#resumed === resumed) this.#resumed = undefined;
+    });
+  }
+
+  /** Runs `work` now, or once resumed when paused. */
+  #whenRunning<T>(work: () => Promise<T>): Promise<T> {
+    return this.#resumed ? this.#resumed.then(work) : work();
   }
 
   /**
@@ -126,6 +160,8 @@ export class Consumers {
   /** Stop retrying: from now on a failing message gets one last attempt and is then dropped (logged). */
   stopRetrying(): void {
     this.#closing.abort();
+    // A closing bus hands out what waits, for its last attempt.
+    this.resume();
   }
 
   /** Resolves once no handler is running or waiting for a prefetch slot. */
@@ -137,7 +173,7 @@ export class Consumers {
     for (let attempt = 1; ; attempt++) {
       try {
         const again = { ...delivery, redelivered: true, attempts: delivery.attempts + attempt - 1 };
-        await consumer.deliver(attempt === 1 ? delivery : again, this.#now);
+        await this.#whenRunning(() => consumer.deliver(attempt === 1 ? delivery : again, this.#now));
         return;
       } catch (error) {
         const lastAttempt = this.#closing.signal.aborted;

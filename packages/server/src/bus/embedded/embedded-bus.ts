@@ -5,7 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTopic } from '@mercurio/protocol';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../../logger.js';
-import type { Bus, ConsumerSpec, DeadLetter, InboundHandler, InProcessBroker, Publication } from '../bus.js';
+import type {
+  Bus,
+  ConsumerSpec,
+  DeadLetter,
+  InboundHandler,
+  InProcessBroker,
+  PausableConsumption,
+  Publication,
+} from '../bus.js';
 import { payloadBodies } from '../payload-bodies.js';
 import { ClientAdmission } from './client-admission.js';
 import { type ClientGrant, checkClientToken, type TokenRules } from './client-token.js';
@@ -125,6 +133,15 @@ export class EmbeddedBus implements Bus {
   #draining = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+
+  /**
+   * Pausing stops dispatching: deliveries wait in this process until resumed (no other process
+   * could take them; the router keeps what it holds until its store answers).
+   */
+  readonly pausable: PausableConsumption = {
+    pause: async () => this.#consumers.pause(),
+    resume: async () => this.#consumers.resume(),
+  };
 
   private constructor(options: EmbeddedBusOptions) {
     this.#options = options;
