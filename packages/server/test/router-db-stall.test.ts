@@ -84,19 +84,6 @@ async function paused(engine: Engine): Promise<number> {
 
 /** Every stream arrived whole, once each, in seq order without gaps, and is stored once. */
 async function expectExactlyOnce(stack: TestStack, clients: Map<string, TestClient>, all: Stream[]) {
-    require('node:fs').writeFileSync(
-      process.env.DUMP,
-      JSON.stringify(
-        clients
-          .get('bob')!
-          .received.map((m) => [
-            m.topic.split('/').slice(-2, -1)[0],
-            m.payload.seq,
-            m.payload.text,
-            m.payload.message_id,
-          ]),
-      ),
-    );
   for (const stream of all) {
     const got = firstCopies(stack, clients.get(stream.recipient)!, stream);
     const label = `${stream.sender} → ${stream.recipient} (${stream.withIds ? 'with' : 'without'} message_id)`;
