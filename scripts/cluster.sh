@@ -170,7 +170,7 @@ write_node_config() {
   node_ports "$n"
   mkdir -p "$nd/mnesia" "$nd/log"
   : >"$nd/empty-env.conf"
-  rmq_write_enabled_plugins "$nd/enabled_plugins" rabbitmq_consistent_hash_exchange
+  rmq_write_enabled_plugins "$nd/enabled_plugins"
   rmq_write_conf "$nd/rabbitmq.conf" scripts/cluster.sh "$(ip_of "$n")" "$AMQP_PORT" "$MQTT_PORT" "$WS_PORT"
   cat >>"$nd/rabbitmq.conf" <<EOF
 

@@ -253,6 +253,18 @@ rmq_start() {
 # The MQTT subscription queue policy (scripts/lib/rabbitmq.sh). Idempotent.
 rmq_policies() { rmq_set_mqtt_policy rmqctl_t 30; }
 
+# A node started by an earlier version of this script may lack a plugin added since: enabled in place.
+rmq_plugins_current() {
+  local plugin
+  for plugin in "${RMQ_PLUGINS[@]}"; do grep -qw "$plugin" "$RMQ_DIR/enabled_plugins" 2>/dev/null || return 1; done
+}
+rmq_plugins_online() {
+  log "enabling the plugins on the running node…"
+  rmq_write_enabled_plugins "$RMQ_DIR/enabled_plugins"
+  (rmq_export_env && exec timeout -k 2 60 "$RMQ_BIN/rabbitmq-plugins" -q enable --online "${RMQ_PLUGINS[@]}" >/dev/null) ||
+    log "could not enable the plugins on the running node"
+}
+
 rmq_stop() {
   local t0
   t0=$(now_ms)
@@ -400,6 +412,7 @@ cmd_start() {
     fi
     if ((rmq_up && pg_up)); then
       log "already running ($DIR)"
+      rmq_plugins_current || rmq_plugins_online
       print_env
       return 0
     fi
@@ -418,7 +431,11 @@ cmd_start() {
     pg_job=$!
   fi
   local rmq_rc=0
-  if ((rmq_up)); then log "RabbitMQ already running"; rmq_policies; else (rmq_start) || rmq_rc=$?; fi
+  if ((rmq_up)); then
+    log "RabbitMQ already running"
+    rmq_plugins_current || rmq_plugins_online
+    rmq_policies
+  else (rmq_start) || rmq_rc=$?; fi
   if [[ -n "$pg_job" ]]; then wait "$pg_job" || die "PostgreSQL failed to start"; fi
   ((rmq_rc == 0)) || die "RabbitMQ failed to start"
   log "services ready in $(elapsed "$t0") (state in $DIR)"

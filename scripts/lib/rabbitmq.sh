@@ -7,7 +7,8 @@
 RMQ_BIN=/usr/lib/rabbitmq/bin
 
 # MQTT and Web-MQTT face the clients, OAuth2 checks their JWTs.
-RMQ_PLUGINS=(rabbitmq_mqtt rabbitmq_web_mqtt rabbitmq_auth_backend_oauth2)
+# The consistent-hash exchange spreads the router's sharded queue families (docs/scaling.md).
+RMQ_PLUGINS=(rabbitmq_mqtt rabbitmq_web_mqtt rabbitmq_auth_backend_oauth2 rabbitmq_consistent_hash_exchange)
 
 now_ms() { date +%s%3N; }
 elapsed() { local ms=$(($(now_ms) - $1)); printf '%d.%ds' $((ms / 1000)) $(((ms % 1000) / 100)); }

@@ -6,6 +6,7 @@ import type { AbuseLimitSettings } from './limits/settings.js';
 import type { LogLevel } from './logger.js';
 import type { PublicationRelaySettings } from './outbox/publication-relay.js';
 import type { RouterSettings, SenderNameSettings } from './router/settings.js';
+import type { ShardSettings } from './router/shard-balancer.js';
 import { POSTGRES_TIMEOUT_DEFAULTS, type PostgresTimeoutSettings } from './store/pg-database.js';
 import { toEndpoints, WebhookEndpointsSchema, type WebhookSettings } from './webhooks/settings.js';
 
@@ -25,8 +26,11 @@ export interface Config {
     readonly resourceServerId: string;
     readonly serviceTokenTtlSeconds: number;
   };
-  /** RabbitMQ; undefined runs the embedded broker (Aedes) in this process. */
-  readonly rabbitmq: { readonly url: string } | undefined;
+  /**
+   * RabbitMQ (one node's URL, or a cluster's, tried in turn); undefined runs the embedded broker
+   * (Aedes) in this process.
+   */
+  readonly rabbitmq: { readonly urls: readonly string[]; readonly shards: ShardSettings } | undefined;
   /** PostgreSQL; undefined uses PGlite in `dataDir`. */
   readonly postgres:
     | { readonly url: string; readonly poolSize: number; readonly timeouts: PostgresTimeoutSettings }
@@ -94,7 +98,16 @@ const schema = z.object({
     .transform((value) => value === 'true' || value === '1'),
   MERCURIO_JWT_RESOURCE_SERVER_ID: z.string().min(1).default('rabbitmq'),
   MERCURIO_SERVICE_TOKEN_TTL_SECONDS: int(60, 7 * 24 * 3600).default(3600),
-  MERCURIO_AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
+  MERCURIO_AMQP_URL: z
+    .string()
+    .transform((value) => value.split(',').map((url) => url.trim()))
+    .pipe(z.array(z.url({ protocol: /^amqps?$/, error: 'must be amqp:// URLs, separated by commas' })).min(1))
+    .optional(),
+  // Several routers (docs/scaling.md): shards of each order-sensitive queue family, and how
+  // routers tell each other they are alive.
+  MERCURIO_ROUTER_SHARDS: int(1, 256).default(12),
+  MERCURIO_SHARD_HEARTBEAT_MS: int(50, 60_000).default(500),
+  MERCURIO_SHARD_TTL_MS: int(200, 600_000).default(3000),
   MERCURIO_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   MERCURIO_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   MERCURIO_MQTT_PORT: int(0, 65_535).default(1883),
@@ -210,6 +223,10 @@ export function loadConfig(env: Environment): Config {
       'MERCURIO_USER_TOKEN_TTL_SECONDS must not exceed MERCURIO_USER_TOKEN_MAX_TTL_SECONDS',
     );
   }
+  if (e.MERCURIO_SHARD_HEARTBEAT_MS * 4 > e.MERCURIO_SHARD_TTL_MS) {
+    // A router stops consuming after half the limit without a heartbeat: several must fit in it.
+    throw new ConfigError('MERCURIO_SHARD_TTL_MS must be at least 4 × MERCURIO_SHARD_HEARTBEAT_MS');
+  }
   if (e.MERCURIO_APP_ID !== undefined) {
     const check = checkAppId(e.MERCURIO_APP_ID);
     if (!check.ok) throw new ConfigError(`MERCURIO_APP_ID ${check.reason}`);
@@ -222,7 +239,17 @@ export function loadConfig(env: Environment): Config {
       resourceServerId: e.MERCURIO_JWT_RESOURCE_SERVER_ID,
       serviceTokenTtlSeconds: e.MERCURIO_SERVICE_TOKEN_TTL_SECONDS,
     },
-    rabbitmq: e.MERCURIO_AMQP_URL === undefined ? undefined : { url: e.MERCURIO_AMQP_URL },
+    rabbitmq:
+      e.MERCURIO_AMQP_URL === undefined
+        ? undefined
+        : {
+            urls: e.MERCURIO_AMQP_URL,
+            shards: {
+              count: e.MERCURIO_ROUTER_SHARDS,
+              heartbeatMs: e.MERCURIO_SHARD_HEARTBEAT_MS,
+              ttlMs: e.MERCURIO_SHARD_TTL_MS,
+            },
+          },
     postgres:
       e.MERCURIO_DATABASE_URL === undefined
         ? undefined

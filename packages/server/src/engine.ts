@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import { signServiceToken } from './auth/tokens.js';
 import type { Bus } from './bus/bus.js';
@@ -14,10 +16,12 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { PublicationRelay } from './outbox/publication-relay.js';
 import { Router } from './router/router.js';
 import { SenderNames } from './router/sender-names.js';
+import { ShardBalancer } from './router/shard-balancer.js';
 import type { DeadLetterStore } from './store/dead-letter-store.js';
 import { SqlDeadLetters } from './store/dead-letters-sql.js';
 import { createPgDatabase } from './store/pg-database.js';
 import { createPgliteDatabase } from './store/pglite-database.js';
+import { SqlShardLeases } from './store/shard-leases-sql.js';
 import type { SqlDatabase } from './store/sql.js';
 import { openSqlStore } from './store/sql-store.js';
 import type { Store } from './store/store.js';
@@ -41,6 +45,8 @@ export interface Engine {
   /** Per-user abuse limits, shared by the router and the HTTP API of this process. */
   limits: AbuseLimits;
   router: Router | undefined;
+  /** Which shards this router consumes (RabbitMQ engine with a router). */
+  shards: ShardBalancer | undefined;
   webhooks: WebhookWorker | undefined;
   /** Publishes the outbox of publications (group administration's notifications) through the bus. */
   publications: PublicationRelay;
@@ -106,6 +112,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     cleanup.push(() => publications.stop());
 
     let router: Router | undefined;
+    let shards: ShardBalancer | undefined;
     let webhooks: WebhookWorker | undefined;
     if (parts.router) {
       const settings = config.webhooks;
@@ -142,6 +149,22 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         },
       );
       await router.start();
+      // Several routers on one RabbitMQ: the sharded families are consumed shard by shard, as
+      // the leases shared through the database say (docs/scaling.md).
+      if (bus.sharded && config.rabbitmq) {
+        const balancer = new ShardBalancer({
+          leases: new SqlShardLeases(db),
+          group: config.router.queuePrefix,
+          routerId: `${hostname()}-${randomUUID().slice(0, 8)}`,
+          settings: config.rabbitmq.shards,
+          consumers: bus.sharded,
+          log: log.child({ component: 'shards' }),
+          now: () => performance.now(),
+        });
+        await balancer.start();
+        cleanup.push(() => balancer.stop());
+        shards = balancer;
+      }
       if (worker) {
         worker.start();
         cleanup.push(() => worker.stop());
@@ -174,6 +197,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       metrics,
       limits,
       router,
+      shards,
       webhooks,
       publications,
       http,
@@ -216,7 +240,8 @@ async function openBus(
   }
   const service = parts.router ? 'mercurio-router' : 'mercurio-api';
   return RabbitBus.connect({
-    url: config.rabbitmq.url,
+    urls: config.rabbitmq.urls,
+    shards: config.rabbitmq.shards.count,
     queuePrefix: config.router.queuePrefix,
     publishChannels: config.router.publishChannels,
     token: () => signServiceToken(jwt, service, jwt.serviceTokenTtlSeconds),

@@ -8,8 +8,8 @@ import { createPgDatabase } from '../src/store/pg-database.js';
 import type { ShardLeaseStore } from '../src/store/shard-lease-store.js';
 import { SqlShardLeases } from '../src/store/shard-leases-sql.js';
 import type { SqlDatabase } from '../src/store/sql.js';
-import { services } from './support/services.js';
 import { until } from './support/sdk.js';
+import { services } from './support/services.js';
 
 const SETTINGS: ShardSettings = { count: 12, heartbeatMs: 100, ttlMs: 600 };
 
@@ -47,7 +47,8 @@ describe('shard balancer', () => {
       consumers: {
         async start(shard) {
           const other = consuming.get(shard);
-          if (other !== undefined) violations.push(`shard ${shard}: ${id} started while ${other} consumed it`);
+          if (other !== undefined)
+            violations.push(`shard ${shard}: ${id} started while ${other} consumed it`);
           consuming.set(shard, id);
         },
         async stop(shard) {

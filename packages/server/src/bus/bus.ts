@@ -32,6 +32,23 @@ export interface Bus {
   readonly inProcess?: InProcessBroker | undefined;
   /** Stopping and restarting consumption (the router's store failed); both buses have it. */
   readonly pausable?: PausableConsumption | undefined;
+  /**
+   * Only a broker several routers share (RabbitMQ): a spec with `sharded` is then consumed one
+   * shard at a time, as the router's shard balancer starts and stops them, not by `consume`.
+   */
+  readonly sharded?: ShardedConsumption | undefined;
+}
+
+/**
+ * Consuming the sharded families (docs/scaling.md) shard by shard: shard s of every spec with
+ * `sharded` registered through `consume`, started and stopped together.
+ */
+export interface ShardedConsumption {
+  /** Shards of each family; fixed for a deployment. */
+  readonly count: number;
+  start(shard: number): Promise<void>;
+  /** Stops consuming the shard; resolves once every message taken from it was settled. */
+  stop(shard: number): Promise<void>;
 }
 
 /**
@@ -47,7 +64,6 @@ export interface PausableConsumption {
   resume(): Promise<void>;
 }
 
-/** The MQTT endpoints of a broker that runs in this process. */
 export interface InProcessBroker {
   /** The bound port of its MQTT over TCP listener; undefined without one. */
   readonly tcpPort: number | undefined;
@@ -67,6 +83,12 @@ export interface ConsumerSpec {
    * A topic matching both is delivered once.
    */
   wholeOutgoingNamespace?: boolean;
+  /**
+   * Order-sensitive: on a bus with `sharded`, spread by routing key over shards that one router
+   * at a time consumes, so one sender's messages to one conversation are handled in order even
+   * with several routers. Elsewhere (one process) consumed as usual.
+   */
+  sharded?: boolean;
   /** Most unacknowledged messages held at once. */
   prefetch: number;
   /**

@@ -28,6 +28,7 @@ import {
   undeliverableTopic,
 } from './rabbitmq-queues.js';
 import { RedeliveredConsumer } from './rabbitmq-redelivered.js';
+import { RabbitShards } from './rabbitmq-shards.js';
 
 /** What RabbitMQ's MQTT plugin makes of a PUBLISH's DUP flag (a boolean header). */
 const MQTT_DUP_HEADER = 'x-mqtt-dup';
@@ -36,8 +37,13 @@ const MQTT_DUP_HEADER = 'x-mqtt-dup';
 const EXCHANGE = 'amq.topic';
 
 export interface RabbitBusOptions {
-  /** amqp://host:port[/vhost]; any credentials in it are ignored: the service JWT is the password. */
-  url: string;
+  /**
+   * amqp://host:port[/vhost], or several (a cluster's nodes), tried in turn at each reconnect; any
+   * credentials in them are ignored: the service JWT is the password.
+   */
+  urls: readonly string[];
+  /** Shards of each sharded family (ConsumerSpec.sharded; docs/scaling.md); fixed for a deployment. */
+  shards: number;
   queuePrefix: string;
   /** Confirm channels to publish on (at least 1); one user's events always take the same one. */
   publishChannels: number;
@@ -85,10 +91,32 @@ export class RabbitBus implements Bus {
   #ready: Promise<void>;
   #closing = false;
   #refreshTimer: NodeJS.Timeout | undefined;
+  /** Which of the URLs the next connection goes to. */
+  #urlIndex = 0;
+  readonly sharded: RabbitShards;
 
   private constructor(options: RabbitBusOptions) {
     this.#options = options;
     this.#ready = Promise.resolve();
+    this.sharded = new RabbitShards(
+      {
+        log: options.log,
+        queuePrefix: options.queuePrefix,
+        model: () => (this.#paused ? undefined : this.#model),
+        register: (channel, tag) => {
+          this.#consumerChannels.push({ channel, tag });
+        },
+        forget: (channel) => {
+          this.#consumerChannels = this.#consumerChannels.filter((entry) => entry.channel !== channel);
+        },
+        deliver: (channel, message, handler) => {
+          const done = this.#deliver(channel, message, handler);
+          this.#track(done);
+          return done;
+        },
+      },
+      options.shards,
+    );
   }
 
   /**
@@ -115,6 +143,7 @@ export class RabbitBus implements Bus {
     this.#consumers.push(consumer);
     await this.#ready;
     await this.#startConsumer(this.#model!, consumer);
+    if (spec.sharded) this.sharded.add(spec, handler);
     this.#startDeadLetterMover();
     this.#startRedelivered();
   }
@@ -248,6 +277,8 @@ export class RabbitBus implements Bus {
     }
     this.#model = model;
     this.#publishers = publishers;
+    // The shards this router held before the connection was lost (their leases are still its own).
+    if (!this.#paused) await this.sharded.reopen();
   }
 
   /** Publisher channels, the dead-letter and redelivered places, every consumer. */
@@ -309,12 +340,15 @@ export class RabbitBus implements Bus {
       if (this.#paused) return;
       await this.#startConsumer(model, consumer);
     }
+    await this.sharded.reopen();
   }
 
   #onClose(): void {
     this.#model = undefined;
     this.#publishers = [];
     if (this.#closing) return;
+    // Its node may be gone: the next of the cluster's URLs first.
+    this.#urlIndex++;
     this.#options.log.warn('AMQP connection lost; reconnecting');
     this.#ready = this.#reconnect();
   }
@@ -328,6 +362,8 @@ export class RabbitBus implements Bus {
         this.#options.log.info({ attempt }, 'AMQP reconnected');
         return;
       } catch (error) {
+        // The next node of the cluster, if there are several.
+        this.#urlIndex++;
         this.#options.log.warn({ err: error, attempt }, 'AMQP reconnect failed');
       }
     }
@@ -344,7 +380,8 @@ export class RabbitBus implements Bus {
   }
 
   async #connectOptions(): Promise<amqp.Options.Connect> {
-    const url = new URL(this.#options.url);
+    const { urls } = this.#options;
+    const url = new URL(urls[this.#urlIndex % urls.length] ?? '');
     return {
       protocol: url.protocol.replace(':', ''),
       hostname: url.hostname,
@@ -362,6 +399,14 @@ export class RabbitBus implements Bus {
       this.#options.log.warn({ err: error, queue: spec.name }, 'AMQP channel error'),
     );
     const prefix = this.#options.queuePrefix;
+    if (spec.sharded) {
+      // Consumed shard by shard (`sharded`); the queue of an unsharded version is drained.
+      await this.sharded.declare(channel, spec, bindingPatterns(spec), EXCHANGE);
+      await channel.close();
+      await this.#drainLegacy(model, spec, handler, routerQueueName(prefix, spec));
+      await this.#drainLegacy(model, spec, handler);
+      return;
+    }
     const queue = routerQueueName(prefix, spec);
     await channel.assertQueue(queue, { durable: true, arguments: routerQueueArguments(prefix, spec) });
     for (const pattern of bindingPatterns(spec)) await channel.bindQueue(queue, EXCHANGE, pattern);
@@ -379,8 +424,12 @@ export class RabbitBus implements Bus {
    * An earlier version's classic queue of this consumer, if it still exists: unbound, so that
    * nothing new goes there, and consumed until the operator deletes it (docs/operations.md).
    */
-  async #drainLegacy(model: ChannelModel, spec: ConsumerSpec, handler: InboundHandler): Promise<void> {
-    const legacy = legacyQueueName(this.#options.queuePrefix, spec);
+  async #drainLegacy(
+    model: ChannelModel,
+    spec: ConsumerSpec,
+    handler: InboundHandler,
+    legacy = legacyQueueName(this.#options.queuePrefix, spec),
+  ): Promise<void> {
     // A missing queue closes the channel it was checked on: check on a throwaway one.
     const probe = await model.createChannel();
     probe.on('error', () => {});

@@ -92,6 +92,31 @@ export function routerQueueArguments(prefix: string, spec: ConsumerSpec): Record
   };
 }
 
+/**
+ * A sharded family (several routers, docs/scaling.md): `<prefix>.<name>.shards`, a consistent-hash
+ * exchange bound to `amq.topic` with the family's patterns, spreads its messages by routing key
+ * over `<prefix>.<name>.shard-<i>`. One routing key — one sender's messages to one conversation —
+ * always lands in the same shard, which one router at a time consumes.
+ */
+export function shardExchangeName(prefix: string, spec: Pick<ConsumerSpec, 'name'>): string {
+  return `${prefix}.${spec.name}.shards`;
+}
+
+export function shardQueueName(prefix: string, spec: Pick<ConsumerSpec, 'name'>, shard: number): string {
+  return `${prefix}.${spec.name}.shard-${shard}`;
+}
+
+/**
+ * A shard's queue: a router queue whose broker lets one consumer at a time receive (the shard
+ * leases decide which router consumes; this is the broker's guard behind them).
+ */
+export function shardQueueArguments(prefix: string, spec: ConsumerSpec): Record<string, unknown> {
+  return { ...routerQueueArguments(prefix, spec), 'x-single-active-consumer': true };
+}
+
+/** Every shard has the same weight in the consistent-hash exchange. */
+export const SHARD_WEIGHT = '1';
+
 /** Whether a topic binding (`*` one word, `#` any number) takes a routing key, as RabbitMQ decides. */
 export function bindingMatches(pattern: string, routingKey: string): boolean {
   const want = pattern.split('.');

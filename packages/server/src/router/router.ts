@@ -50,12 +50,15 @@ export function consumerSpecs(app: string | undefined, prefetch: number): Consum
     prefetch,
     ...(ttlMs === undefined ? {} : { ttlMs }),
   });
+  // Sharded (several routers, docs/scaling.md): the families whose order per sender matters —
+  // messages, a user's changes to their conversations, a client's presence. Receipts move a
+  // watermark that never goes back, typing expires, services' commands are idempotent.
   return [
     // Unknown shapes in the outgoing namespace too: refused with invalid_topic, not dropped unheard.
-    { ...spec('messages', ['outgoing']), wholeOutgoingNamespace: true },
+    { ...spec('messages', ['outgoing']), wholeOutgoingNamespace: true, sharded: true },
     spec('receipts', ['messageUpdate']),
-    spec('conversations', ['conversationUpdate', 'archive', 'unarchive']),
-    spec('presence', ['presence']),
+    { ...spec('conversations', ['conversationUpdate', 'archive', 'unarchive']), sharded: true },
+    { ...spec('presence', ['presence']), sharded: true },
     spec('typing', ['typing'], TYPING_TTL_MS),
     spec('services', ['groupsUpdate', 'historyDelivery']),
   ];

@@ -36,7 +36,8 @@ export async function rabbitBroker(retryDelayMs = 100): Promise<BrokerUnderTest>
   const queuePrefix = `test-bus-${randomUUID().slice(0, 8)}`;
   const token = () => signServiceToken({ ...jwt }, 'bus-contract', 3600);
   const bus = await RabbitBus.connect({
-    url: env.amqpUrl,
+    urls: [env.amqpUrl],
+    shards: 4,
     queuePrefix,
     publishChannels: 4,
     token,

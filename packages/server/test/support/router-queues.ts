@@ -1,6 +1,12 @@
 import amqp from 'amqplib';
 import { signServiceToken } from '../../src/auth/tokens.js';
-import { redeliveredName, routerQueueName, undeliverableName } from '../../src/bus/rabbitmq-queues.js';
+import {
+  redeliveredName,
+  routerQueueName,
+  shardExchangeName,
+  shardQueueName,
+  undeliverableName,
+} from '../../src/bus/rabbitmq-queues.js';
 import type { Config } from '../../src/config.js';
 import { consumerSpecs } from '../../src/router/router.js';
 import { services } from './services.js';
@@ -26,8 +32,15 @@ export async function deleteRouterQueues(config: Config): Promise<void> {
     }
     // Seen on 3.10.8: a quorum queue deleted right after its consumers left can answer delete-ok
     // and stay; it goes on a later attempt.
+    const queues: string[] = [];
     for (const spec of consumerSpecs(undefined, 1)) {
-      const queue = routerQueueName(prefix, spec);
+      queues.push(routerQueueName(prefix, spec));
+      if (!spec.sharded) continue;
+      await channel.deleteExchange(shardExchangeName(prefix, spec));
+      const shards = config.rabbitmq?.shards.count ?? 0;
+      for (let shard = 0; shard < shards; shard++) queues.push(shardQueueName(prefix, spec, shard));
+    }
+    for (const queue of queues) {
       for (let attempt = 0; attempt < 20; attempt++) {
         await channel.deleteQueue(queue);
         // A missing queue closes the channel it is checked on.

@@ -16,6 +16,12 @@ import { TestClient } from './mqtt-client.js';
 import { deleteRouterQueues } from './router-queues.js';
 import { services } from './services.js';
 
+/**
+ * Shards per sharded family on the shared test broker: 4 (production: 12) keeps a stack at 12
+ * shard queues, still one per router for the 1–4 routers the scaling tests run.
+ */
+const TEST_SHARDS = '4';
+
 export type EngineKind = 'rabbitmq' | 'embedded';
 /** Both engines, for `describe.each(ENGINES)`: every router flow runs on each. */
 export const ENGINES: EngineKind[] = ['rabbitmq', 'embedded'];
@@ -58,6 +64,7 @@ export class TestStack {
       MERCURIO_QUEUE_PREFIX: `test-${this.app}`,
       MERCURIO_LOG_LEVEL: process.env.MERCURIO_TEST_LOG_LEVEL ?? 'silent',
       MERCURIO_RETRY_DELAY_MS: '100',
+      MERCURIO_ROUTER_SHARDS: TEST_SHARDS,
       ...overrides,
     });
     // Read bigint columns (seq) as numbers, as the store does.
@@ -86,6 +93,7 @@ export class TestStack {
       MERCURIO_APP_ID: this.app,
       MERCURIO_QUEUE_PREFIX: `test-${this.app}`,
       MERCURIO_LOG_LEVEL: 'warn',
+      MERCURIO_ROUTER_SHARDS: TEST_SHARDS,
     };
   }
 

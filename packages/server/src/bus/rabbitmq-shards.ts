@@ -1,0 +1,126 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Logger } from '../logger.js';
+import type { ConsumerSpec, InboundHandler, ShardedConsumption } from './bus.js';
+import { SHARD_WEIGHT, shardExchangeName, shardQueueArguments, shardQueueName } from './rabbitmq-queues.js';
+
+/** What the bus lends the shards: its connection, its consumer bookkeeping, its delivery. */
+export interface ShardHost {
+  readonly log: Logger;
+  readonly queuePrefix: string;
+  /** The bus's current connection, if connected and not paused. */
+  model(): ChannelModel | undefined;
+  /** A consumer channel the bus closes when it pauses or closes. */
+  register(channel: Channel, tag: string): void;
+  forget(channel: Channel): void;
+  /** The bus's delivery of one message (handler, ack or hand back). */
+  deliver(channel: Channel, message: ConsumeMessage, handler: InboundHandler): Promise<void>;
+}
+
+interface Family {
+  spec: ConsumerSpec;
+  handler: InboundHandler;
+}
+
+interface Started {
+  channels: Channel[];
+  inFlight: Set<Promise<void>>;
+  /** Stopping: what arrives now is left unacknowledged, for the broker to return at the close. */
+  stopping: boolean;
+}
+
+/**
+ * The sharded families on RabbitMQ (docs/scaling.md): their topology, and consuming them one
+ * shard at a time as the router's shard balancer decides. Shard s of every family is started and
+ * stopped together, on channels of its own. Stopping takes nothing new, waits until every
+ * message being processed is settled, then closes the channels: the broker returns what was
+ * delivered but not taken, ahead of the rest of the queue and in queue order, for the next
+ * router of the shard.
+ */
+export class RabbitShards implements ShardedConsumption {
+  readonly count: number;
+  readonly #host: ShardHost;
+  readonly #families: Family[] = [];
+  readonly #started = new Map<number, Started>();
+
+  constructor(host: ShardHost, count: number) {
+    this.#host = host;
+    this.count = count;
+  }
+
+  /** A sharded family, consumed only through `start`. */
+  add(spec: ConsumerSpec, handler: InboundHandler): void {
+    this.#families.push({ spec, handler });
+  }
+
+  /** Declares a family's consistent-hash exchange, its binding to `source`, and its shard queues. */
+  async declare(
+    channel: Channel,
+    spec: ConsumerSpec,
+    patterns: readonly string[],
+    source: string,
+  ): Promise<void> {
+    const prefix = this.#host.queuePrefix;
+    const exchange = shardExchangeName(prefix, spec);
+    await channel.assertExchange(exchange, 'x-consistent-hash', { durable: true });
+    for (const pattern of patterns) await channel.bindExchange(exchange, source, pattern);
+    for (let shard = 0; shard < this.count; shard++) {
+      const queue = shardQueueName(prefix, spec, shard);
+      await channel.assertQueue(queue, { durable: true, arguments: shardQueueArguments(prefix, spec) });
+      await channel.bindQueue(queue, exchange, SHARD_WEIGHT);
+    }
+  }
+
+  /** Shards consumed now (or to be consumed again once the bus is back). */
+  get started(): number[] {
+    return [...this.#started.keys()].sort((a, b) => a - b);
+  }
+
+  async start(shard: number): Promise<void> {
+    if (this.#started.has(shard)) return;
+    const started: Started = { channels: [], inFlight: new Set(), stopping: false };
+    this.#started.set(shard, started);
+    await this.#consume(shard, started);
+  }
+
+  /** The bus reconnected or resumed: the channels of the started shards are opened again. */
+  async reopen(): Promise<void> {
+    for (const [shard, started] of this.#started) {
+      started.channels = [];
+      await this.#consume(shard, started);
+    }
+  }
+
+  async stop(shard: number): Promise<void> {
+    const started = this.#started.get(shard);
+    if (!started) return;
+    this.#started.delete(shard);
+    started.stopping = true;
+    await Promise.allSettled([...started.inFlight]);
+    for (const channel of started.channels) {
+      this.#host.forget(channel);
+      await channel.close().catch(() => {});
+    }
+  }
+
+  async #consume(shard: number, started: Started): Promise<void> {
+    const model = this.#host.model();
+    // Disconnected or paused: the bus calls `reopen` when it is back.
+    if (!model) return;
+    for (const { spec, handler } of this.#families) {
+      const channel = await model.createChannel();
+      channel.on('error', (error: Error) =>
+        this.#host.log.warn({ err: error, queue: spec.name, shard }, 'AMQP channel error'),
+      );
+      await channel.prefetch(spec.prefetch);
+      const queue = shardQueueName(this.#host.queuePrefix, spec, shard);
+      const { consumerTag } = await channel.consume(queue, (message) => {
+        if (!message || started.stopping) return;
+        const done = this.#host.deliver(channel, message, handler);
+        started.inFlight.add(done);
+        void done.finally(() => started.inFlight.delete(done));
+      });
+      started.channels.push(channel);
+      this.#host.register(channel, consumerTag);
+    }
+  }
+}
