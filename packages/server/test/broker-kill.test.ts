@@ -103,7 +103,9 @@ describe('RabbitMQ killed with SIGKILL mid-stream and restarted', () => {
   beforeAll(async () => {
     await runServices(['start'], svcEnv);
     engine = await startEngine(config, createLogger('silent'), { router: true, http: false });
-    for (const user of PAIRS.flat()) clients.set(user, await connect(user));
+    for (const [sender, recipient] of PAIRS) {
+      for (const user of [sender, recipient]) clients.set(user, await connect(user));
+    }
   }, 120_000);
   afterAll(async () => {
     // Closed once by the broker, TestClient counts them as closed: their reconnects end here.
