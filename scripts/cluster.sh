@@ -176,6 +176,10 @@ write_node_config() {
 
 # Cluster (scripts/cluster.sh): the side of a partition with fewer than half of the nodes pauses.
 cluster_partition_handling = pause_minority
+# A clean=false MQTT session in a quorum queue (replicated on every node), so its client can resume it
+# on another node: a classic session queue lives on one node, and while that node is down the client's
+# SUBSCRIBE elsewhere is refused and every copy routed to the session is dropped (confirmed to the router).
+mqtt.durable_queue_type = quorum
 EOF
   rmq_write_advanced "$nd/advanced.config" scripts/cluster.sh "$JWT_FILE" "{kernel, [{net_ticktime, $NET_TICKTIME}]},"
 }

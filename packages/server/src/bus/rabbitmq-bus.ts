@@ -294,9 +294,7 @@ export class RabbitBus implements Bus {
       );
       publishers.push(publisher);
     }
-    await publishers[0]!.assertExchange(this.#deadLetters, 'fanout', { durable: true });
-    await publishers[0]!.assertQueue(this.#deadLetters, { durable: true });
-    await publishers[0]!.bindQueue(this.#deadLetters, this.#deadLetters, '');
+    await this.#declareDeadLetters(model);
     // Topic exchanges: a client's publish to either is checked against its routing-key scopes.
     const prefix = this.#options.queuePrefix;
     const undeliverable = undeliverableName(prefix);
@@ -317,6 +315,28 @@ export class RabbitBus implements Bus {
     // Reconnected while paused: the consumers start on resume.
     if (!this.#paused) for (const consumer of this.#consumers) await this.#startConsumer(model, consumer);
     return publishers;
+  }
+
+  /**
+   * `<queuePrefix>.dead` (a classic queue: it lives on the node that first declared it). While that
+   * node of a cluster is down, declaring it fails (404, home node down): the router connects without
+   * it rather than staying off the other nodes until that one is back (found on scripts/cluster.sh:
+   * a killed node kept a router from reconnecting for 20 s), and declares it at the next connect.
+   */
+  async #declareDeadLetters(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', () => {});
+    try {
+      await channel.assertExchange(this.#deadLetters, 'fanout', { durable: true });
+      await channel.assertQueue(this.#deadLetters, { durable: true });
+      await channel.bindQueue(this.#deadLetters, this.#deadLetters, '');
+      await channel.close();
+    } catch (error) {
+      this.#options.log.warn(
+        { err: error, queue: this.#deadLetters },
+        'dead-letter queue unavailable (its node down?); connected without it',
+      );
+    }
   }
 
   async #pause(): Promise<void> {
@@ -389,7 +409,8 @@ export class RabbitBus implements Bus {
       vhost: decodeURIComponent(url.pathname.slice(1)) || '/',
       username: 'mercurio',
       password: await this.#options.token(),
-      heartbeat: 20,
+      // A node cut off the network is noticed after two missed heartbeats: 10 s, then the next node.
+      heartbeat: 5,
     };
   }
 
@@ -483,10 +504,16 @@ export class RabbitBus implements Bus {
    */
   async #redeliver(channel: Channel, message: ConsumeMessage): Promise<void> {
     const topic = message.fields.routingKey;
-    if (newestDeath(message.properties.headers)?.reason === 'expired') {
+    const death = newestDeath(message.properties.headers);
+    if (death?.reason === 'expired') {
       this.#drop(channel, message, 'expired in its queue');
       return;
     }
+    // Handed over apart from its queue: it may be processed after later messages of its sender.
+    this.#options.log.warn(
+      { topic, from: death?.queue, reason: death?.reason },
+      'message handed over through the redelivered queue',
+    );
     // None bound to it yet (the router is starting): back to the queue, a bit later; the
     // queue's delivery limit sends what no consumer ever takes to `.undeliverable`, then away.
     const handler: InboundHandler =

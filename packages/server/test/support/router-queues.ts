@@ -12,12 +12,13 @@ import { consumerSpecs } from '../../src/router/router.js';
 import { services } from './services.js';
 
 /**
- * Deletes a test router's queues and exchanges on the shared RabbitMQ (quorum queues are Raft
- * members each: left behind by every test run, they would pile up on the broker). Best effort.
+ * Deletes a test router's queues and exchanges on the shared RabbitMQ, or the broker at `amqpUrl`
+ * (quorum queues are Raft members each: left behind by every test run, they would pile up on the
+ * broker). Best effort.
  */
-export async function deleteRouterQueues(config: Config): Promise<void> {
+export async function deleteRouterQueues(config: Config, amqpUrl = services().amqpUrl): Promise<void> {
   const prefix = config.router.queuePrefix;
-  const url = new URL(services().amqpUrl);
+  const url = new URL(amqpUrl);
   const connection = await amqp.connect({
     hostname: url.hostname,
     port: Number(url.port),
