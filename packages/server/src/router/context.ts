@@ -1,10 +1,10 @@
 import type { Topic, TopicKind, TopicOf } from '@mercurio/protocol';
-import type { Publication } from '../bus/bus.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RouterStore } from '../store/router-store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
+import type { Decision } from './decision.js';
 import type { SenderNames } from './sender-names.js';
 import type { RouterSettings } from './settings.js';
 
@@ -39,8 +39,10 @@ export interface Inbound<K extends TopicKind, D = undefined> {
 }
 
 /**
- * One inbound kind's work: validate, store, and say what to publish. The router publishes the
- * result and acknowledges the inbound message only after the broker confirmed every event.
+ * One inbound kind's work: validate and decide. A new message is returned as data (the router's
+ * commit step writes it, its publish step sends its copies); other kinds make their one small
+ * write and return the events to publish. The router acknowledges the inbound message only
+ * after the broker confirmed every event.
  */
 export interface Pipeline<K extends TopicKind, D = undefined> {
   /**
@@ -55,7 +57,7 @@ export interface Pipeline<K extends TopicKind, D = undefined> {
    * events sent in that order.
    */
   orderKey(topic: TopicOf<K>, decoded: D | undefined): string;
-  run(ctx: RouterContext, inbound: Inbound<K, D>): Promise<Publication[]>;
+  run(ctx: RouterContext, inbound: Inbound<K, D>): Promise<Decision>;
 }
 
 export type Pipelines = { [K in TopicKind]?: Pipeline<K, unknown> };

@@ -11,6 +11,7 @@ import type { Bus, ConsumerSpec, InboundMessage, Publication } from '../bus/bus.
 import { isMercurioError, MercurioError } from '../errors.js';
 import { isStoreUnavailable } from '../store/store-unavailable.js';
 import { admit } from './admission.js';
+import { commitMessage } from './commit.js';
 import { type Pipeline, type Pipelines, type RouterContext, senderOf } from './context.js';
 import { clientMessageId } from './decode.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -22,6 +23,7 @@ import { outgoingPipeline } from './pipelines/outgoing.js';
 import { presencePipeline } from './pipelines/presence.js';
 import { receiptPipeline } from './pipelines/receipt.js';
 import { typingPipeline } from './pipelines/typing.js';
+import { messagePublications } from './publish.js';
 import { decide, type FailureKind } from './retry-policy.js';
 import { HandedBack, StorePause } from './store-pause.js';
 import { unparsedTopicOwner } from './topic-owner.js';
@@ -255,15 +257,18 @@ export class Router {
         admission.due = false;
       }
       if (!decoded.ok) throw decoded.error;
-      const events = await pipeline.run(this.#ctx, {
+      // Decide: the pipeline validates and says what to write and publish.
+      const decision = await pipeline.run(this.#ctx, {
         topic,
         body: message.body,
         redelivered: message.redelivered,
         retransmitted: message.redelivered || message.retransmitted,
         decoded: decoded.value,
       });
-      this.#ctx.webhooks.committed();
-      return events;
+      if ('publish' in decision) return [...decision.publish];
+      // Commit: a new message in one transaction, its webhook outbox included; then its copies.
+      const recorded = await commitMessage(this.#ctx, decision.commit);
+      return messagePublications(decision.commit, recorded);
     } catch (error) {
       if (!isMercurioError(error)) throw error;
       return this.#refusal(topic, error, message);

@@ -7,37 +7,27 @@ import { endpointsFor, type WebhookSettings } from './settings.js';
  * configured (or none wanting an event), nothing is written: webhooks cost nothing when unused.
  */
 export class WebhookOutbox {
-  #written = false;
-
   constructor(
     private readonly settings: WebhookSettings | undefined,
-    /** Called once entries were committed, to wake the worker. */
+    /** Wakes the worker: entries were committed. */
     private readonly onCommitted: () => void = () => {},
   ) {}
 
-  /** The caller committed what `entries` returned: the worker may look now. */
-  committed(): void {
-    if (!this.#written) return;
-    this.#written = false;
+  /** The caller committed entries: the worker may look now rather than at its next poll. */
+  wake(): void {
     this.onCommitted();
-  }
-
-  /** `callback` when webhooks are on, else nothing: the store then skips the transaction. */
-  when<T>(callback: T): T | undefined {
-    return this.enabled ? callback : undefined;
   }
 
   get enabled(): boolean {
     return (this.settings?.endpoints.length ?? 0) > 0;
   }
 
+  /** The outbox rows for these events: one per event some endpoint wants, naming those endpoints. */
   entries(events: readonly WebhookEvent[]): OutboxEntry[] {
     const settings = this.settings;
     if (!settings) return [];
-    const entries = events
+    return events
       .map((event) => ({ ...event, endpoints: endpointsFor(settings, event.app, event.type) }))
       .filter((entry) => entry.endpoints.length > 0);
-    if (entries.length > 0) this.#written = true;
-    return entries;
   }
 }

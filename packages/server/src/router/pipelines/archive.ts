@@ -5,6 +5,8 @@ import type { ConversationRecord, RecordedMessage } from '../../store/types.js';
 import { conversationView } from '../../views.js';
 import { conversationEvent } from '../../webhooks/events.js';
 import type { Pipeline, RouterContext } from '../context.js';
+import { publishOnly } from '../decision.js';
+import { outboxRows } from '../outbox-rows.js';
 
 type ArchiveTopic = TopicOf<'archive'> | TopicOf<'unarchive'>;
 
@@ -16,13 +18,15 @@ async function setArchived(
   archived: boolean,
 ): Promise<ConversationRecord> {
   const type = archived ? 'conversation-archived' : 'conversation-unarchived';
+  const outbox = outboxRows(ctx);
   const conversation = await ctx.store.setArchived(
     topic.app,
     topic.user,
     topic.conversWith,
     archived,
-    (stored) => ctx.webhooks.entries([conversationEvent(type, conversationView(stored), ctx.now())]),
+    (stored) => outbox.rows([conversationEvent(type, conversationView(stored), ctx.now())]),
   );
+  outbox.committed();
   if (!conversation) {
     throw new MercurioError(
       'conversation_not_found',
@@ -38,10 +42,10 @@ export const archivePipeline: Pipeline<'archive'> = {
   async run(ctx, { topic }) {
     const view = conversationView(await setArchived(ctx, topic, true));
     const { app, user, conversWith } = topic;
-    return [
+    return publishOnly([
       { topic: { kind: 'conversationDeleted', app, user, conversWith }, payload: view },
       { topic: { kind: 'archivedConversationAdded', app, user, conversWith }, payload: view },
-    ];
+    ]);
   },
 };
 
@@ -49,7 +53,8 @@ export const archivePipeline: Pipeline<'archive'> = {
 export const unarchivePipeline: Pipeline<'unarchive'> = {
   orderKey,
   async run(ctx, { topic }) {
-    return unarchiveEvents(topic.app, conversationView(await setArchived(ctx, topic, false)), topic.user);
+    const view = conversationView(await setArchived(ctx, topic, false));
+    return publishOnly(unarchiveEvents(topic.app, view, topic.user));
   },
 };
 

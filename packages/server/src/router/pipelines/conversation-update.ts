@@ -1,6 +1,7 @@
 import { ConversationPatchSchema } from '@mercurio/protocol';
 import { MercurioError } from '../../errors.js';
 import type { Pipeline } from '../context.js';
+import { publishOnly } from '../decision.js';
 import { decodePayload } from '../decode.js';
 
 /**
@@ -23,7 +24,7 @@ export const conversationUpdatePipeline: Pipeline<'conversationUpdate'> = {
     if (!conversation) {
       throw new MercurioError('conversation_not_found', `${user} has no conversation with ${conversWith}`);
     }
-    return [
+    return publishOnly([
       {
         topic: { kind: 'conversationUpdated', app, user, conversWith },
         payload: {
@@ -34,6 +35,6 @@ export const conversationUpdatePipeline: Pipeline<'conversationUpdate'> = {
           read_seq: conversation.readSeq,
         },
       },
-    ];
+    ]);
   },
 };

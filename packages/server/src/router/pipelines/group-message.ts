@@ -9,13 +9,10 @@ import {
   userIdProblem,
 } from '@mercurio/protocol';
 import type { z } from 'zod';
-import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
 import type { GroupRecord } from '../../store/types.js';
-import { messageCopy } from '../../views.js';
-import { recordedEvents } from '../../webhooks/events.js';
 import type { RouterContext } from '../context.js';
-import { unarchivedEvents } from './archive.js';
+import type { Decision } from '../decision.js';
 import { newMessage, updatesConversations } from './message-builder.js';
 
 /** An inline group larger than this is refused: fan-out lists belong in stored groups. */
@@ -34,8 +31,8 @@ export async function groupMessage(
   payload: OutgoingMessage,
   stored: GroupRecord | null,
   contentKey?: string,
-): Promise<Publication[]> {
-  const { app, user: sender, recipient: groupId } = topic;
+): Promise<Decision> {
+  const { user: sender, recipient: groupId } = topic;
   const group = stored ?? (await createInlineGroup(ctx, topic, payload));
   if (sender !== SYSTEM_SENDER && !group.members.includes(sender)) {
     throw new MercurioError('not_a_member', `${sender} is not a member of group ${groupId}`);
@@ -49,18 +46,13 @@ export async function groupMessage(
   const deliveries = updatesConversations(payload)
     ? members.map((member) => ({ owner: member, conversWith: groupId, isSender: member === sender }))
     : [];
-  const recorded = await ctx.store.recordMessage(
-    message,
-    deliveries,
-    ctx.webhooks.when((recorded) => ctx.webhooks.entries(recordedEvents(recorded, members, ctx.now()))),
-  );
-  // Every member's copy is the same: one object, which the bus serialises once.
-  const copy = messageCopy(recorded.message, MessageStatus.DELIVERED);
-  const copies: Publication[] = members.map((member) => ({
-    topic: { kind: 'messageAdded', app, user: member, conversWith: groupId },
-    payload: copy,
+  // Every member's copy is the same: one payload object, which the bus serialises once.
+  const copies = members.map((member) => ({
+    user: member,
+    conversWith: groupId,
+    status: MessageStatus.DELIVERED,
   }));
-  return [...copies, ...unarchivedEvents(recorded)];
+  return { commit: { message, deliveries, copies, recipients: members } };
 }
 
 async function createInlineGroup(

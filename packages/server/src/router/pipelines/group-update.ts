@@ -2,6 +2,7 @@ import { checkId, GroupUpdateCommandSchema } from '@mercurio/protocol';
 import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
 import type { Pipeline } from '../context.js';
+import { publishOnly } from '../decision.js';
 import { decodePayload } from '../decode.js';
 
 /**
@@ -18,13 +19,15 @@ export const groupUpdatePipeline: Pipeline<'groupsUpdate'> = {
     const check = checkId(groupId, 'group id');
     if (!check.ok) throw new MercurioError('invalid_id', check.reason);
     const payload = { ...command.group, appId: topic.app };
-    return Object.keys(command.notify_to)
-      .filter((member) => checkId(member).ok)
-      .map(
-        (member): Publication => ({
-          topic: { kind: 'groupUpdated', app: topic.app, user: member, groupId },
-          payload,
-        }),
-      );
+    return publishOnly(
+      Object.keys(command.notify_to)
+        .filter((member) => checkId(member).ok)
+        .map(
+          (member): Publication => ({
+            topic: { kind: 'groupUpdated', app: topic.app, user: member, groupId },
+            payload,
+          }),
+        ),
+    );
   },
 };

@@ -1,6 +1,7 @@
 import { MessageStatus } from '@mercurio/protocol';
 import { z } from 'zod';
 import type { Pipeline } from '../context.js';
+import { publishOnly } from '../decision.js';
 import { decodePayload } from '../decode.js';
 
 const HistoryMessageSchema = z.looseObject({ message_id: z.string().min(1) });
@@ -15,11 +16,11 @@ export const historyDeliveryPipeline: Pipeline<'historyDelivery'> = {
   async run(ctx, { topic, body }) {
     const message = decodePayload(body, HistoryMessageSchema, ctx.settings);
     const { app, user, conversWith } = topic;
-    return [
+    return publishOnly([
       {
         topic: { kind: 'messageAdded', app, user, conversWith },
         payload: { ...message, status: MessageStatus.DELIVERED, __history: 'true' },
       },
-    ];
+    ]);
   },
 };

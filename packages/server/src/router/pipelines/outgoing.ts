@@ -8,14 +8,11 @@ import {
   type TopicOf,
   userIdProblem,
 } from '@mercurio/protocol';
-import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
-import { type ConversationDelivery, conversationKey, type RecordedMessage } from '../../store/types.js';
-import { messageCopy } from '../../views.js';
-import { recordedEvents } from '../../webhooks/events.js';
+import { type ConversationDelivery, conversationKey } from '../../store/types.js';
 import type { Pipeline, RouterContext } from '../context.js';
+import type { CopyTarget, Decision } from '../decision.js';
 import { decodePayload } from '../decode.js';
-import { unarchivedEvents } from './archive.js';
 import { groupMessage } from './group-message.js';
 import { newMessage, updatesConversations } from './message-builder.js';
 import { type DecodedOutgoing, identify } from './message-identity.js';
@@ -75,13 +72,14 @@ function conversationOf(topic: OutgoingTopic, payload: OutgoingMessage | undefin
     : conversationKey('direct', topic.user, topic.recipient);
 }
 
-async function directMessage(
+/** A direct message: stored once, a copy to the sender (100) and one to the recipient (150). */
+function directMessage(
   ctx: RouterContext,
   topic: OutgoingTopic,
   payload: OutgoingMessage,
   contentKey: string | undefined,
-): Promise<Publication[]> {
-  const { app, user: sender, recipient } = topic;
+): Decision {
+  const { user: sender, recipient } = topic;
   const message = newMessage(ctx, topic, payload, 'direct', {}, contentKey);
   const toSelf = sender === recipient;
   const deliveries: ConversationDelivery[] = !updatesConversations(payload)
@@ -92,33 +90,7 @@ async function directMessage(
           { owner: sender, conversWith: recipient, isSender: true },
           { owner: recipient, conversWith: sender, isSender: false },
         ];
-  const recorded = await ctx.store.recordMessage(
-    message,
-    deliveries,
-    ctx.webhooks.when((recorded) =>
-      ctx.webhooks.entries(recordedEvents(recorded, toSelf ? [] : [recipient], ctx.now())),
-    ),
-  );
-  return [...directCopies(recorded, app, sender, recipient, toSelf), ...unarchivedEvents(recorded)];
-}
-
-function directCopies(
-  { message }: RecordedMessage,
-  app: string,
-  sender: string,
-  recipient: string,
-  toSelf: boolean,
-): Publication[] {
-  const senderCopy: Publication = {
-    topic: { kind: 'messageAdded', app, user: sender, conversWith: recipient },
-    payload: messageCopy(message, MessageStatus.SENT),
-  };
-  if (toSelf) return [senderCopy];
-  return [
-    senderCopy,
-    {
-      topic: { kind: 'messageAdded', app, user: recipient, conversWith: sender },
-      payload: messageCopy(message, MessageStatus.DELIVERED),
-    },
-  ];
+  const copies: CopyTarget[] = [{ user: sender, conversWith: recipient, status: MessageStatus.SENT }];
+  if (!toSelf) copies.push({ user: recipient, conversWith: sender, status: MessageStatus.DELIVERED });
+  return { commit: { message, deliveries, copies, recipients: toSelf ? [] : [recipient] } };
 }

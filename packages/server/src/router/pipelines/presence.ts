@@ -2,7 +2,9 @@ import { type PresenceEvent, PresencePayloadSchema } from '@mercurio/protocol';
 import type { Publication } from '../../bus/bus.js';
 import { presenceEvent } from '../../webhooks/events.js';
 import type { Pipeline } from '../context.js';
+import { publishOnly } from '../decision.js';
 import { decodePayload } from '../decode.js';
+import { outboxRows } from '../outbox-rows.js';
 
 /**
  * `apps/<app>/users/<me>/presence/<client_id>`: `{connected: true}` when a client connects, the
@@ -17,19 +19,23 @@ export const presencePipeline: Pipeline<'presence'> = {
     const online = Boolean(payload.connected) && !payload.disconnected;
     const { app, user, clientId } = topic;
     const now = ctx.now();
+    const outbox = outboxRows(ctx);
     const change = await ctx.store.setPresence(app, user, clientId, online, now, ({ before, after }) =>
-      before === after ? [] : ctx.webhooks.entries([presenceEvent(app, user, after, now)]),
+      before === after ? [] : outbox.rows([presenceEvent(app, user, after, now)]),
     );
+    outbox.committed();
     // A redelivery may follow a crash between commit and publish: announce again to be sure.
-    if (change.before === change.after && !redelivered) return [];
+    if (change.before === change.after && !redelivered) return publishOnly([]);
     const event: PresenceEvent = { user_id: user, status: change.after, timestamp: now };
     if (change.after === 'offline') event.last_online = now;
     const peers = await ctx.store.directPeers(app, user, ctx.settings.presencePeerLimit);
-    return peers.map(
-      (peer): Publication => ({
-        topic: { kind: 'presenceChanged', app, user: peer, peer: user },
-        payload: event,
-      }),
+    return publishOnly(
+      peers.map(
+        (peer): Publication => ({
+          topic: { kind: 'presenceChanged', app, user: peer, peer: user },
+          payload: event,
+        }),
+      ),
     );
   },
 };

@@ -4,7 +4,9 @@ import { MercurioError } from '../../errors.js';
 import type { StoredMessage } from '../../store/types.js';
 import { receiptEvents } from '../../webhooks/events.js';
 import type { Pipeline, RouterContext } from '../context.js';
+import { publishOnly } from '../decision.js';
 import { decodePayload } from '../decode.js';
+import { outboxRows } from '../outbox-rows.js';
 
 type ReceiptTopic = TopicOf<'messageUpdate'>;
 
@@ -21,8 +23,10 @@ export const receiptPipeline: Pipeline<'messageUpdate'> = {
     const message = await ctx.store.findMessage(app, messageId);
     if (!message) throw new MercurioError('message_not_found', `no message ${messageId}`);
     await assertRecipient(ctx, topic, message);
-    const webhooks = ctx.webhooks.entries(receiptEvents(message, reader, ctx.now()));
-    const conversation = await ctx.store.markRead(app, reader, conversWith, message.seq, webhooks);
+    const outbox = outboxRows(ctx);
+    const rows = outbox.rows(receiptEvents(message, reader, ctx.now()));
+    const conversation = await ctx.store.markRead(app, reader, conversWith, message.seq, rows);
+    outbox.committed();
     const events: Publication[] = [
       // The reader's other devices learn the copy is read.
       {
@@ -61,7 +65,7 @@ export const receiptPipeline: Pipeline<'messageUpdate'> = {
         },
       });
     }
-    return events;
+    return publishOnly(events);
   },
 };
 

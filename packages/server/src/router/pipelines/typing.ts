@@ -2,6 +2,7 @@ import { type TypingEvent, TypingPayloadSchema } from '@mercurio/protocol';
 import type { Publication } from '../../bus/bus.js';
 import { MercurioError } from '../../errors.js';
 import type { Pipeline } from '../context.js';
+import { publishOnly } from '../decision.js';
 import { decodePayload } from '../decode.js';
 
 /**
@@ -24,22 +25,24 @@ export const typingPipeline: Pipeline<'typing'> = {
     });
     const group = await ctx.store.getGroup(app, conversWith);
     if (!group) {
-      if (conversWith === user) return [];
-      return [
+      if (conversWith === user) return publishOnly([]);
+      return publishOnly([
         { topic: { kind: 'typingChanged', app, user: conversWith, conversWith: user }, payload: event(user) },
-      ];
+      ]);
     }
     if (!group.members.includes(user)) {
       throw new MercurioError('not_a_member', `${user} is not a member of group ${conversWith}`);
     }
     const payloadForGroup = event(conversWith);
-    return group.members
-      .filter((member) => member !== user)
-      .map(
-        (member): Publication => ({
-          topic: { kind: 'typingChanged', app, user: member, conversWith },
-          payload: payloadForGroup,
-        }),
-      );
+    return publishOnly(
+      group.members
+        .filter((member) => member !== user)
+        .map(
+          (member): Publication => ({
+            topic: { kind: 'typingChanged', app, user: member, conversWith },
+            payload: payloadForGroup,
+          }),
+        ),
+    );
   },
 };

@@ -1,0 +1,25 @@
+import type { RecordedMessage } from '../store/types.js';
+import { recordedEvents } from '../webhooks/events.js';
+import type { RouterContext } from './context.js';
+import type { MessageDecision } from './decision.js';
+import { outboxRows } from './outbox-rows.js';
+
+/**
+ * The commit step of a new message: the message, its conversation's next `seq`, every
+ * participant's conversation row and the webhook events about it, in ONE transaction (one
+ * statement when no webhook is configured). Idempotent on the message id: a message already
+ * stored comes back as stored, and nothing is written twice.
+ */
+export async function commitMessage(ctx: RouterContext, decision: MessageDecision): Promise<RecordedMessage> {
+  const outbox = outboxRows(ctx);
+  const recorded = await ctx.store.recordMessage(
+    decision.message,
+    decision.deliveries,
+    // The events carry the stored message, whose seq is given inside the transaction.
+    ctx.webhooks.enabled
+      ? (stored) => outbox.rows(recordedEvents(stored, decision.recipients, ctx.now()))
+      : undefined,
+  );
+  outbox.committed();
+  return recorded;
+}
