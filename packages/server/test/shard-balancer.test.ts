@@ -36,7 +36,7 @@ describe('shard balancer', () => {
     await db.close();
   });
 
-  function router(id: string, store: ShardLeaseStore = leases): ShardBalancer {
+  function router(id: string, store: ShardLeaseStore = leases, bus = { consuming: true }): ShardBalancer {
     const balancer = new ShardBalancer({
       leases: store,
       group,
@@ -45,6 +45,9 @@ describe('shard balancer', () => {
       log: pino({ level: 'silent' }),
       now: () => performance.now(),
       consumers: {
+        get consuming() {
+          return bus.consuming;
+        },
         async start(shard) {
           const other = consuming.get(shard);
           if (other !== undefined)
@@ -108,6 +111,19 @@ describe('shard balancer', () => {
     // It stops first (after ttl without a heartbeat), the others take over after ttl of silence.
     expect(stoppedAfter).toBeLessThan(SETTINGS.ttlMs + 4 * SETTINGS.heartbeatMs);
     expect(takenOverAfter).toBeLessThan(SETTINGS.ttlMs + 6 * SETTINGS.heartbeatMs);
+    expect(violations).toEqual([]);
+  });
+
+  it('a router whose broker connection is lost lets the others take its shards instead of keeping them', async () => {
+    const bus = { consuming: true };
+    await router('r6', leases, bus).start();
+    await until(spread([3, 3, 3, 3]), 'four routers', 5_000);
+    bus.consuming = false;
+    await until(() => balancers.get('r6')!.held.length === 0, 'the disconnected router to let go', 5_000);
+    await until(spread([4, 4, 4, 0]), 'the three others with every shard', 5_000);
+    // Connected again, it rejoins and gets its share back.
+    bus.consuming = true;
+    await until(spread([3, 3, 3, 3]), 'four routers again', 5_000);
     expect(violations).toEqual([]);
   });
 });

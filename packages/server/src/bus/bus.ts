@@ -46,6 +46,11 @@ export interface Bus {
 export interface ShardedConsumption {
   /** Shards of each family; fixed for a deployment. */
   readonly count: number;
+  /**
+   * Whether the bus can consume now (connected, not paused): a router that cannot should let
+   * others take its shards rather than keep them waiting for its reconnect.
+   */
+  readonly consuming: boolean;
   start(shard: number): Promise<void>;
   /** Stops consuming the shard; resolves once every message taken from it was settled. */
   stop(shard: number): Promise<void>;

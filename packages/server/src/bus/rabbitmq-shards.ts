@@ -70,6 +70,10 @@ export class RabbitShards implements ShardedConsumption {
     }
   }
 
+  get consuming(): boolean {
+    return this.#host.model() !== undefined;
+  }
+
   /** Shards consumed now (or to be consumed again once the bus is back). */
   get started(): number[] {
     return [...this.#started.keys()].sort((a, b) => a - b);

@@ -12,6 +12,8 @@ export interface ShardSettings {
 
 /** What the bus does for the balancer: consume one shard of every sharded family, or stop. */
 export interface ShardConsumers {
+  /** False while the bus cannot consume (its connection lost, or paused). */
+  readonly consuming: boolean;
   start(shard: number): Promise<void>;
   /** Resolves once the messages taken from the shard were settled (acknowledged or handed back). */
   stop(shard: number): Promise<void>;
@@ -98,6 +100,9 @@ export class ShardBalancer {
 
   async #round(): Promise<void> {
     const { leases, group, routerId, settings, consumers, log, now } = this.#options;
+    // Not consuming (the broker connection lost, the store failing): no heartbeat, so that after
+    // the silence limit the others take these shards instead of leaving them waiting.
+    if (!consumers.consuming) throw new Error('the bus is not consuming');
     const sent = now();
     const members = await leases.heartbeat(group, routerId, settings.ttlMs);
     this.#lastHeartbeat = sent;
