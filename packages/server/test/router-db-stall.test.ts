@@ -78,8 +78,10 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   }
 }
 
+/** The router's mercurio_router_paused gauge (0 where there is none: a router before pausing existed). */
 async function paused(engine: Engine): Promise<number> {
-  return (await engine.metrics.routerPaused.get()).values[0]?.value ?? 0;
+  const gauge = engine.metrics.routerPaused as typeof engine.metrics.routerPaused | undefined;
+  return (await gauge?.get())?.values[0]?.value ?? 0;
 }
 
 /** Every stream arrived whole, once each, in seq order without gaps, and is stored once. */
@@ -266,11 +268,16 @@ describe('two routers, one whose path to PostgreSQL stalls', () => {
     const total = all.reduce((n, s) => n + s.texts.length, 0);
     proxy.stall();
     const stalledAt = Date.now();
+    let handedBackMs: number | undefined;
+    const watching = until(async () => (await paused(stack.router!)) === 1, 20_000, 'the sick router pauses')
+      .then(() => {
+        handedBackMs = Date.now() - stalledAt;
+      })
+      .catch(() => {});
     await Promise.all(all.map((stream) => send(stack, clients, stream)));
-    await until(async () => (await paused(stack.router!)) === 1, 15_000, 'the sick router pauses');
-    const handedBackMs = Date.now() - stalledAt;
     await until(() => deliveredCount(stack, clients, all) >= total, 15_000, 'every message delivered');
     const deliveredMs = Date.now() - stalledAt;
+    await watching;
     // Still stalled: every message was stored by the healthy router.
     expect(await paused(stack.router!)).toBe(1);
     console.log(

@@ -45,8 +45,9 @@ Validation errors add \`issues\` (\`[{path, message}]\`) to \`err\`.
   _Chat21 status_ column when it has one (Chat21 answered 401 for another user's or app's data),
   else the status column.
 
-An unexpected failure (database or broker down) is \`500\` \`internal_error\`: it is logged, and the
-request may be retried (message sends are idempotent when the client supplies \`message_id\`).
+An unexpected failure (broker down) is \`500\` \`internal_error\`: it is logged, and the request
+may be retried (message sends are idempotent when the client supplies \`message_id\`). A database
+that does not answer within its timeouts is \`503\` \`store_unavailable\`, with \`Retry-After\`.
 
 ${table}
 `;

@@ -83,7 +83,11 @@ export class StorePause {
 
   async #check(error: unknown): Promise<void> {
     const { consumption, log, gauge } = this.#options;
-    if (await this.#answers()) return;
+    // Once more when it failed at once: after a reset, the first probe may take another dead
+    // connection from the pool (dropped with its failure), and a pause costs every message it
+    // hands back a return. A probe left unanswered is not repeated: the store is stalled.
+    const first = await this.#answers();
+    if (first === 'yes' || (first === 'no' && (await this.#answers()) === 'yes')) return;
     const since = Date.now();
     this.#paused = true;
     gauge.set(1);
@@ -113,13 +117,14 @@ export class StorePause {
     });
   }
 
-  async #answers(): Promise<boolean> {
+  /** 'no': the probe failed; 'unanswered': no answer within the probe timeout. */
+  async #answers(): Promise<'yes' | 'no' | 'unanswered'> {
     const timeout = new AbortController();
-    const unanswered = sleep(this.#options.probeTimeoutMs, false, { signal: timeout.signal });
+    const unanswered = sleep(this.#options.probeTimeoutMs, 'unanswered' as const, { signal: timeout.signal });
     try {
       const answered = this.#options.probe().then(
-        () => true,
-        () => false,
+        () => 'yes' as const,
+        () => 'no' as const,
       );
       return await Promise.race([answered, unanswered]);
     } finally {
@@ -137,7 +142,7 @@ export class StorePause {
       } catch {
         return false;
       }
-      if (await this.#answers()) return true;
+      if ((await this.#answers()) === 'yes') return true;
     }
   }
 }
