@@ -8,6 +8,7 @@ import type { PublicationRelaySettings } from './outbox/publication-relay.js';
 import type { RouterSettings, SenderNameSettings } from './router/settings.js';
 import type { ShardSettings } from './router/shard-balancer.js';
 import { POSTGRES_TIMEOUT_DEFAULTS, type PostgresTimeoutSettings } from './store/pg-database.js';
+import type { ReplicaReadSettings } from './store/replica-reads.js';
 import { toEndpoints, WebhookEndpointsSchema, type WebhookSettings } from './webhooks/settings.js';
 
 /**
@@ -33,7 +34,13 @@ export interface Config {
   readonly rabbitmq: { readonly urls: readonly string[]; readonly shards: ShardSettings } | undefined;
   /** PostgreSQL; undefined uses PGlite in `dataDir`. */
   readonly postgres:
-    | { readonly url: string; readonly poolSize: number; readonly timeouts: PostgresTimeoutSettings }
+    | {
+        readonly url: string;
+        readonly poolSize: number;
+        readonly timeouts: PostgresTimeoutSettings;
+        /** The HTTP API's bulk reads on a streaming replica (store/replica-reads.ts); undefined: all on `url`. */
+        readonly readReplica: ReplicaReadSettings | undefined;
+      }
     | undefined;
   /** The embedded engine's data (PGlite database, dev secret). */
   readonly dataDir: string;
@@ -72,6 +79,9 @@ export const STRONG_SECRET_LENGTH = 32;
 
 /** Where the embedded engine keeps its data unless MERCURIO_DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = './data';
+
+/** A read replica that failed to answer is left alone this long (its reads go to the primary). */
+const REPLICA_RETRY_MS = 5_000;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -128,6 +138,10 @@ const schema = z.object({
     POSTGRES_TIMEOUT_DEFAULTS.idleInTransactionTimeoutMs,
   ),
   MERCURIO_DATABASE_KEEPALIVE_MS: int(1000, 3_600_000).default(POSTGRES_TIMEOUT_DEFAULTS.keepAliveMs),
+  // A streaming replica for the HTTP API's history, search and conversation lists
+  // (store/replica-reads.ts); ignored by the embedded engine.
+  MERCURIO_DATABASE_READ_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  MERCURIO_DATABASE_READ_MAX_LAG_MS: int(0, 3_600_000).default(1000),
   MERCURIO_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
@@ -257,6 +271,14 @@ export function loadConfig(env: Environment): Config {
             url: e.MERCURIO_DATABASE_URL,
             poolSize: e.MERCURIO_DATABASE_POOL_SIZE,
             timeouts: postgresTimeouts(e),
+            readReplica:
+              e.MERCURIO_DATABASE_READ_URL === undefined
+                ? undefined
+                : {
+                    url: e.MERCURIO_DATABASE_READ_URL,
+                    maxLagMs: e.MERCURIO_DATABASE_READ_MAX_LAG_MS,
+                    retryMs: REPLICA_RETRY_MS,
+                  },
           },
     dataDir: e.MERCURIO_DATA_DIR,
     mqtt: { port: e.MERCURIO_MQTT_PORT, host: e.MERCURIO_MQTT_HOST },

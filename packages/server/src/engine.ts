@@ -21,6 +21,7 @@ import type { DeadLetterStore } from './store/dead-letter-store.js';
 import { SqlDeadLetters } from './store/dead-letters-sql.js';
 import { createPgDatabase } from './store/pg-database.js';
 import { createPgliteDatabase } from './store/pglite-database.js';
+import { openReplicaReads } from './store/replica-reads.js';
 import { SqlShardLeases } from './store/shard-leases-sql.js';
 import type { SqlDatabase } from './store/sql.js';
 import { openSqlStore } from './store/sql-store.js';
@@ -176,7 +177,20 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     let httpUrl: string | undefined;
     let webAppUrl: string | undefined;
     if (parts.http) {
-      http = buildHttpApp({ settings: config.http, jwt, store, deadLetters, bus, log, limits, publications });
+      // A read replica (MERCURIO_DATABASE_READ_URL) serves the HTTP API's history, search and lists.
+      const reads = openReplicaReads(store, config.postgres, metrics.registry, log);
+      if (reads) cleanup.push(() => reads.close());
+      const apiStore = reads?.store ?? store;
+      http = buildHttpApp({
+        settings: config.http,
+        jwt,
+        store: apiStore,
+        deadLetters,
+        bus,
+        log,
+        limits,
+        publications,
+      });
       bus.inProcess?.attachWebSocket(http.server, '/ws');
       const registry = metrics.registry;
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>

@@ -68,7 +68,13 @@ export async function historyPage(
   app: string,
   user: string,
   conversWith: string,
-  page: { before?: number | undefined; after?: number | undefined; limit: number },
+  page: {
+    before?: number | undefined;
+    after?: number | undefined;
+    limit: number;
+    /** A seq the client has seen: the page must come from a server that holds it (read replicas). */
+    min_seq?: number | undefined;
+  },
 ): Promise<HistoryPage> {
   const access = await conversationAccess(ctx, app, user, conversWith);
   if (!access) return { messages: [], hasMore: false };
@@ -78,6 +84,7 @@ export async function historyPage(
     before: page.before,
     after: page.after,
     maxSeq: access.maxSeq,
+    minSeq: page.min_seq,
   });
   const hasMore = rows.length > page.limit;
   const kept = rows.slice(0, page.limit);

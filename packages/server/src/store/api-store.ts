@@ -41,6 +41,11 @@ export interface HistoryQuery {
   after?: number | undefined;
   /** Nothing after this seq. */
   maxSeq?: number | null | undefined;
+  /**
+   * A seq the client has seen in this conversation (so it exists): a read replica that has not
+   * replayed it yet must not answer (store/replica-reads.ts). `after` and `before` count alike.
+   */
+  minSeq?: number | undefined;
 }
 
 export interface SearchQuery {

@@ -13,12 +13,14 @@ interface Pair {
  * - `stall()` keeps every connection open but forwards nothing either way (new connections are
  *   accepted and wait), until `restore()`, which forwards what waited: a path that stops passing
  *   packets and heals, as a stalled network looks to both ends;
- * - `reset()` destroys every current connection abruptly (TCP RST) and keeps accepting.
+ * - `reset()` destroys every current connection abruptly (TCP RST) and keeps accepting;
+ * - `retarget(host, port)` sends new connections to another server (a virtual IP or a pgbouncer
+ *   moved to a promoted replica); current ones stay where they are.
  */
 export class TcpProxy {
   readonly #server: Server;
-  readonly #targetHost: string;
-  readonly #targetPort: number;
+  #targetHost: string;
+  #targetPort: number;
   readonly #pairs = new Set<Pair>();
   #down = false;
   #stalled = false;
@@ -58,6 +60,11 @@ export class TcpProxy {
       client.pause();
       upstream?.pause();
     }
+  }
+
+  retarget(host: string, port: number): void {
+    this.#targetHost = host;
+    this.#targetPort = port;
   }
 
   reset(): void {

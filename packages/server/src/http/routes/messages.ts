@@ -76,13 +76,16 @@ export function messageRoutes(app: ZodApp, ctx: HttpContext): void {
         description:
           'Messages come oldest first. Without a cursor: the newest page. `before=<seq>`: the page just ' +
           'older than that seq. `after=<seq>`: the page just newer (gap filling after a reconnect). ' +
-          '`has_more` says whether more exist in the direction asked.',
+          '`has_more` says whether more exist in the direction asked. `min_seq=<seq>`: a seq the client has ' +
+          'already seen (e.g. a live copy past a gap): the page is read where that message is already stored ' +
+          '(the primary when a read replica has not replayed it yet).',
         params: conversationParams,
         querystring: z
           .object({
             before: queryInt(1, Number.MAX_SAFE_INTEGER).optional(),
             after: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
             limit: queryInt(1, max).default(Math.min(50, max)),
+            min_seq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
           })
           .refine((q) => q.before === undefined || q.after === undefined, {
             message: 'give before or after, not both',
