@@ -144,12 +144,17 @@ export class Api {
 
   async history(
     conversWith: string,
-    page: { before?: number; after?: number; limit?: number } = {},
+    /**
+     * `minSeq`: a seq this client has already seen in the conversation; the server answers from
+     * where it is stored (a read replica that lags behind it hands the page to the primary).
+     */
+    page: { before?: number; after?: number; limit?: number; minSeq?: number } = {},
   ): Promise<HistoryPage> {
     const query = new URLSearchParams();
     if (page.before !== undefined) query.set('before', String(page.before));
     if (page.after !== undefined) query.set('after', String(page.after));
     if (page.limit !== undefined) query.set('limit', String(page.limit));
+    if (page.minSeq !== undefined) query.set('min_seq', String(page.minSeq));
     const json = await this.#request(
       'GET',
       `${this.#userPath()}/conversations/${enc(conversWith)}/messages?${query}`,

@@ -73,7 +73,9 @@ export class MercurioClient {
       emitter: this.#emitter,
       dedupe: new Dedupe(options.dedupeCapacity),
       tracker: this.#tracker,
-      fetchPage: api && ((conversWith, after) => api.history(conversWith, { after, limit: pageSize })),
+      fetchPage:
+        api &&
+        ((conversWith, after, seen) => api.history(conversWith, { after, limit: pageSize, minSeq: seen })),
       gapHoldMs: options.gapHoldMs ?? 1000,
       error: (code, message, extra) => this.#error(code, message, extra),
     });

@@ -55,7 +55,11 @@ export class SeqTracker {
   }
 }
 
-export type FetchPage = (conversWith: string, after: number) => Promise<HistoryPage>;
+/**
+ * A page of history after `after`; `seen` is a later seq the client already holds (a live copy
+ * past the gap), so that a server reading from a replica answers only once it has that seq.
+ */
+export type FetchPage = (conversWith: string, after: number, seen?: number) => Promise<HistoryPage>;
 
 /**
  * Pages forward (`after=<last contiguous seq>`) through every known conversation until the

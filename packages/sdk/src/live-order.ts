@@ -95,7 +95,7 @@ export class LiveOrder {
       try {
         let after = tracker.contiguous(conversWith) ?? 0;
         while (after < highest) {
-          const page = await fetchPage(conversWith, after);
+          const page = await fetchPage(conversWith, after, highest);
           filled.push(...page.messages);
           if (page.lastSeq === null || page.lastSeq <= after) break;
           after = page.lastSeq;

@@ -16,13 +16,16 @@ function harness(history?: (after: number) => number[]) {
   const dedupe = new Dedupe();
   const emitted: { seq: number; source: MessageSource }[] = [];
   const asked: number[] = [];
+  /** The seq each history request named as already seen (a read replica must hold it). */
+  const named: (number | undefined)[] = [];
   const live = new LiveOrder({
     tracker,
     holdMs: HOLD_MS,
     fetchPage:
       history &&
-      (async (_conversWith, after): Promise<HistoryPage> => {
+      (async (_conversWith, after, seen): Promise<HistoryPage> => {
         asked.push(after);
+        named.push(seen);
         const seqs = history(after);
         return {
           messages: seqs.map(copy),
@@ -40,12 +43,22 @@ function harness(history?: (after: number) => number[]) {
       throw new Error(code);
     },
   });
-  return { live, emitted, asked, tracker };
+  return { live, emitted, asked, named, tracker };
 }
 
 const settled = () => new Promise((resolve) => setTimeout(resolve, HOLD_MS * 3));
 
 describe('LiveOrder', () => {
+  it('names the newest held seq to the history request, so a lagging read replica cannot answer it', async () => {
+    const { live, emitted, asked, named } = harness((after) => [2, 3, 4, 5].filter((seq) => seq > after));
+    live.receive('bob', copy(1));
+    live.receive('bob', copy(3));
+    live.receive('bob', copy(5));
+    await settled();
+    expect(asked).toEqual([1]);
+    expect(named).toEqual([5]);
+    expect(emitted.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
   it('holds a copy that overtook an earlier one and emits both in seq order', async () => {
     const { live, emitted, asked } = harness(() => []);
     live.receive('bob', copy(1));
