@@ -153,8 +153,14 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       // Several routers on one RabbitMQ: the sharded families are consumed shard by shard, as
       // the leases shared through the database say (docs/scaling.md).
       if (bus.sharded && config.rabbitmq) {
+        // Heartbeats on a connection of their own: behind the router's store work in the pool, a
+        // busy router's heartbeat would be late and it would stop its shards for nothing.
+        const leaseDb = config.postgres
+          ? createPgDatabase(config.postgres.url, 1, config.postgres.timeouts, log.child({ component: 'shards' }))
+          : db;
+        if (leaseDb !== db) cleanup.push(() => leaseDb.close());
         const balancer = new ShardBalancer({
-          leases: new SqlShardLeases(db),
+          leases: new SqlShardLeases(leaseDb),
           group: config.router.queuePrefix,
           routerId: `${hostname()}-${randomUUID().slice(0, 8)}`,
           settings: config.rabbitmq.shards,

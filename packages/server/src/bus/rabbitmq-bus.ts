@@ -278,7 +278,9 @@ export class RabbitBus implements Bus {
     this.#model = model;
     this.#publishers = publishers;
     // The shards this router held before the connection was lost (their leases are still its own).
-    if (!this.#paused) await this.sharded.reopen();
+    // Not awaited: a shard being stopped waits for its messages in flight, which may wait for
+    // this connection to publish.
+    if (!this.#paused) this.#reopenShards();
   }
 
   /** Publisher channels, the dead-letter and redelivered places, every consumer. */
@@ -360,7 +362,15 @@ export class RabbitBus implements Bus {
       if (this.#paused) return;
       await this.#startConsumer(model, consumer);
     }
-    await this.sharded.reopen();
+    this.#reopenShards();
+  }
+
+  #reopenShards(): void {
+    this.sharded
+      .reopen()
+      .catch((error: unknown) =>
+        this.#options.log.warn({ err: error }, 'AMQP shard consumers not reopened; they reopen on reconnect'),
+      );
   }
 
   #onClose(): void {

@@ -41,6 +41,7 @@ export class RabbitShards implements ShardedConsumption {
   readonly #host: ShardHost;
   readonly #families: Family[] = [];
   readonly #started = new Map<number, Started>();
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(host: ShardHost, count: number) {
     this.#host = host;
@@ -79,34 +80,56 @@ export class RabbitShards implements ShardedConsumption {
     return [...this.#started.keys()].sort((a, b) => a - b);
   }
 
-  async start(shard: number): Promise<void> {
-    if (this.#started.has(shard)) return;
-    const started: Started = { channels: [], inFlight: new Set(), stopping: false };
-    this.#started.set(shard, started);
-    await this.#consume(shard, started);
+  /**
+   * Starts, stops and reopenings run one at a time: a reopen (the bus resumed) racing a start
+   * could otherwise leave a shard with two consumers, one of them untracked.
+   */
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
-  /** The bus reconnected or resumed: the channels of the started shards are opened again. */
-  async reopen(): Promise<void> {
-    for (const [shard, started] of this.#started) {
-      started.channels = [];
+  start(shard: number): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#started.has(shard)) return;
+      const started: Started = { channels: [], inFlight: new Set(), stopping: false };
+      this.#started.set(shard, started);
       await this.#consume(shard, started);
-    }
+    });
   }
 
-  async stop(shard: number): Promise<void> {
-    const started = this.#started.get(shard);
-    if (!started) return;
-    this.#started.delete(shard);
-    started.stopping = true;
-    await Promise.allSettled([...started.inFlight]);
-    for (const channel of started.channels) {
+  /** The bus reconnected or resumed: the started shards are consumed again, on new channels. */
+  reopen(): Promise<void> {
+    return this.#serial(async () => {
+      for (const [shard, started] of this.#started) await this.#consume(shard, started);
+    });
+  }
+
+  stop(shard: number): Promise<void> {
+    return this.#serial(async () => {
+      const started = this.#started.get(shard);
+      if (!started) return;
+      this.#started.delete(shard);
+      started.stopping = true;
+      await Promise.allSettled([...started.inFlight]);
+      await this.#close(started);
+    });
+  }
+
+  async #close(started: Started): Promise<void> {
+    for (const channel of started.channels.splice(0)) {
       this.#host.forget(channel);
       await channel.close().catch(() => {});
     }
   }
 
   async #consume(shard: number, started: Started): Promise<void> {
+    // The channels of an earlier opening (closed by a pause or a lost connection) are let go.
+    await this.#close(started);
     const model = this.#host.model();
     // Disconnected or paused: the bus calls `reopen` when it is back.
     if (!model) return;
@@ -125,6 +148,11 @@ export class RabbitShards implements ShardedConsumption {
       });
       started.channels.push(channel);
       this.#host.register(channel, consumerTag);
+      // Paused (or disconnected) while opening: the bus closed the channels it knew, not this one.
+      if (this.#host.model() !== model) {
+        await this.#close(started);
+        return;
+      }
     }
   }
 }
