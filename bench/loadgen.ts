@@ -24,7 +24,15 @@ export interface Lane {
 
 export type LaneMode =
   | { kind: 'peak'; durationMs: number; window: number }
-  | { kind: 'rate'; rate: number; durationMs: number };
+  | {
+      kind: 'rate';
+      rate: number;
+      durationMs: number;
+      /** Probe only: the scheduling of the first harness (each message sent one interval after it was due). */
+      legacySchedule?: boolean;
+      /** Probe only: wait for due times with timers alone. */
+      noSpin?: boolean;
+    };
 
 export interface LanesResult {
   sent: number;
@@ -34,6 +42,16 @@ export interface LanesResult {
   seconds: number;
   /** Messages/s that reached the receiver, first send to last arrival. */
   rate: number;
+  latency: LatencySummary;
+  /** Fixed rates: how late each message was sent after it was due (part of `latency`). */
+  sendLag?: LatencySummary | undefined;
+}
+
+/** The minimal ping: one publisher, one subscriber, one message every `intervalMs`. */
+export interface PingResult {
+  sent: number;
+  received: number;
+  /** publish() → 'message', ms. */
   latency: LatencySummary;
 }
 
@@ -56,7 +74,18 @@ export interface ConnResult {
 }
 
 export type Request =
-  | { type: 'lanes'; url: string; app: string; jwt: Jwt; lanes: Lane[]; mode: LaneMode; tag: string }
+  | {
+      type: 'lanes';
+      url: string;
+      app: string;
+      jwt: Jwt;
+      lanes: Lane[];
+      mode: LaneMode;
+      tag: string;
+      /** Probe only: leave Nagle's algorithm on the client sockets (MQTT.js's default). */
+      nagle?: boolean;
+    }
+  | { type: 'ping'; url: string; app: string; jwt: Jwt; intervalMs: number; durationMs: number; tag: string }
   | { type: 'groupConnect'; url: string; app: string; jwt: Jwt; members: string[] }
   | {
       type: 'groupRun';
@@ -131,7 +160,9 @@ function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
  */
 async function runLanes(req: Extract<Request, { type: 'lanes' }>): Promise<LanesResult> {
   const { url, app, jwt, lanes, mode, tag } = req;
+  const socket = { nagle: req.nagle === true };
   const histogram = newHistogram();
+  const lag = newHistogram();
   const own: MqttClient[] = [];
   let sent = 0;
   let received = 0;
@@ -144,8 +175,14 @@ async function runLanes(req: Extract<Request, { type: 'lanes' }>): Promise<Lanes
     lanes.map((lane, i) => ({ lane, i })),
     16,
     async ({ lane, i }) => {
-      const rx = await connect(url, await token(jwt, app, lane.receiver.user), `${tag}-rx${i}-${app}`);
-      const tx = await connect(url, await token(jwt, app, lane.sender), `${tag}-tx${i}-${app}`);
+      const rx = await connect(
+        url,
+        await token(jwt, app, lane.receiver.user),
+        `${tag}-rx${i}-${app}`,
+        {},
+        socket,
+      );
+      const tx = await connect(url, await token(jwt, app, lane.sender), `${tag}-tx${i}-${app}`, {}, socket);
       own.push(rx, tx);
       senders[i] = tx;
       await rx.subscribeAsync(lane.receiver.topic, { qos: 1 });
@@ -196,17 +233,35 @@ async function runLanes(req: Extract<Request, { type: 'lanes' }>): Promise<Lanes
         }
       }),
     );
-  } else {
-    // Open loop: messages are due at a fixed rate, round robin over the lanes.
+  } else if (mode.legacySchedule) {
+    // The first harness's loop, kept to measure it: message n is sent once floor(elapsed × rate)
+    // passes n, i.e. one interval after it is due (10 ms at 100/s), in 1 ms sleeps.
     const total = Math.round((mode.rate * mode.durationMs) / 1000);
     let next = 0;
     while (next < total) {
       const due = Math.min(total, Math.floor(((performance.now() - t0) * mode.rate) / 1000));
       while (next < due) {
-        publish(next % lanes.length, t0 + (next * 1000) / mode.rate);
+        const at = t0 + (next * 1000) / mode.rate;
+        recordMs(lag, performance.now() - at);
+        publish(next % lanes.length, at);
         next++;
       }
       await sleep(1);
+    }
+  } else {
+    // Open loop: message n is due at t0 + n / rate, round robin over the lanes, and sent as soon
+    // as it is due (every message whose due time has come, then a wait for the next one).
+    const total = Math.round((mode.rate * mode.durationMs) / 1000);
+    const dueAt = (n: number) => t0 + (n * 1000) / mode.rate;
+    let next = 0;
+    while (next < total) {
+      const now = performance.now();
+      while (next < total && dueAt(next) <= now) {
+        recordMs(lag, now - dueAt(next));
+        publish(next % lanes.length, dueAt(next));
+        next++;
+      }
+      if (next < total) await waitFor(dueAt(next), mode.noSpin ? Number.POSITIVE_INFINITY : mode.rate);
     }
   }
   const expectOwn = lanes.some((lane) => lane.ownCopy) ? sent : 0;
@@ -221,7 +276,62 @@ async function runLanes(req: Extract<Request, { type: 'lanes' }>): Promise<Lanes
     seconds,
     rate: Math.round(received / seconds),
     latency: summarize(histogram),
+    sendLag: mode.kind === 'rate' ? summarize(lag) : undefined,
   };
+}
+
+/**
+ * Resolves once `performance.now()` reaches `at`. A timer alone is late by up to ~1 ms (timers
+ * are whole milliseconds, measured from the loop's cached clock), so at low rates the last
+ * ~1.5 ms are spent in setImmediate turns, which keep handling I/O. At high rates (interval
+ * < 2 ms) that would spin all the time: there the timer's lateness is left in (see sendLag).
+ */
+async function waitFor(at: number, rate: number): Promise<void> {
+  const spin = rate <= SPIN_UP_TO_RATE;
+  const coarse = at - performance.now() - (spin ? 1.5 : 0);
+  if (coarse >= 1) await sleep(Math.floor(coarse));
+  else if (!spin) await sleep(1);
+  while (spin && performance.now() < at) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Fixed rates up to this many msgs/s are sent on time to ~0.05 ms (see `waitFor`). */
+const SPIN_UP_TO_RATE = 500;
+
+/**
+ * The floor the relay is checked against: one publisher and one subscriber (two connections of
+ * one user), QoS 1, one message every `intervalMs`, latency from the publish() call to the
+ * subscriber's 'message' event — what MQTT.js through this broker costs with nothing else.
+ */
+async function runPing(req: Extract<Request, { type: 'ping' }>): Promise<PingResult> {
+  const { url, app, jwt, intervalMs, durationMs, tag } = req;
+  const user = 'ping';
+  const topic = `apps/${app}/users/${user}/ping`;
+  const rx = await connect(url, await token(jwt, app, user), `${tag}-rx-${app}`);
+  const tx = await connect(url, await token(jwt, app, user), `${tag}-tx-${app}`);
+  await rx.subscribeAsync(topic, { qos: 1 });
+  const histogram = newHistogram();
+  const sentAt = new Map<number, number>();
+  let received = 0;
+  rx.on('message', (_topic, payload) => {
+    const now = performance.now();
+    const text = payload.toString();
+    const n = Number(text.slice(0, text.indexOf(' ')));
+    const at = sentAt.get(n);
+    if (at === undefined) return;
+    sentAt.delete(n);
+    recordMs(histogram, now - at);
+    received++;
+  });
+  const count = Math.floor(durationMs / intervalMs);
+  for (let n = 0; n < count; n++) {
+    sentAt.set(n, performance.now());
+    // As large as the relay's messages.
+    tx.publish(topic, `${n} ${PADDING}${PADDING.slice(0, 60)}`, { qos: 1 });
+    await sleep(intervalMs);
+  }
+  await waitUntil(() => received >= count, 10_000);
+  await closeClients([rx, tx]);
+  return { sent: count, received, latency: summarize(histogram) };
 }
 
 // --- groups: one client per member, reused by every group run ------------------------------------
@@ -373,6 +483,8 @@ async function handle(req: Request): Promise<unknown> {
   switch (req.type) {
     case 'lanes':
       return runLanes(req);
+    case 'ping':
+      return runPing(req);
     case 'groupConnect':
       return groupConnect(req);
     case 'groupRun':

@@ -1,13 +1,13 @@
 /**
  * The bench's one entry point: `npm run bench -- <scenario> [--engine rabbitmq|embedded|both]`.
- * Scenarios: relay, direct, group, connections, history, all; `report` writes the report from
+ * Scenarios: relay, rawrouter, direct, group, connections, history, all; `report` writes the report from
  * bench/results/results.csv. See bench/README.md.
  */
 import { ALL, FULL, type Scale } from './scale.js';
 import { connectionsScenario } from './scenarios/connections.js';
 import { groupScenario } from './scenarios/group.js';
 import { historyScenario } from './scenarios/history.js';
-import { directScenario, relayScenario } from './scenarios/messages.js';
+import { directScenario, rawRouterScenario, relayScenario } from './scenarios/messages.js';
 import { gitCommit, progress } from './support.js';
 import { type EngineName, startTarget, stopBenchServices, type Target } from './target.js';
 
@@ -15,12 +15,13 @@ type Scenario = (t: Target, scale: Scale) => Promise<void>;
 
 const SCENARIOS: Record<string, Scenario> = {
   relay: relayScenario,
+  rawrouter: rawRouterScenario,
   direct: directScenario,
   group: groupScenario,
   connections: connectionsScenario,
   history: historyScenario,
 };
-const ORDER = ['relay', 'direct', 'group', 'history', 'connections'];
+const ORDER = ['relay', 'rawrouter', 'direct', 'group', 'history', 'connections'];
 
 const USAGE = `usage: npm run bench -- <${[...Object.keys(SCENARIOS), 'all', 'report'].join('|')}>[,<scenario>…] [--engine rabbitmq|embedded|both] [--keep-services]`;
 

@@ -52,14 +52,29 @@ function goals(rows: Row[]): string[] {
   lines.push(
     `| Direct msgs/s end to end ÷ raw relay msgs/s (same run) | ≥ 0.5 (RabbitMQ), ≥ 0.3 (embedded) | ${ratioCell(direct('rabbitmq'), 0.5)} | ${ratioCell(direct('embedded'), 0.3)} |`,
   );
+  const vsRaw = (e: string) => find(e, 'direct', 'throughput_vs_raw_router');
+  lines.push(
+    `| Direct msgs/s ÷ raw router msgs/s (the inbox pattern with no store and no logic, same run) | ≥ 0.8 (RabbitMQ, issue 14) | ${ratioCell(vsRaw('rabbitmq'), 0.8)} | ${vsRaw('embedded') ? `${fmt(vsRaw('embedded')!.value)} ÷ ${fmt(vsRaw('embedded')!.relay)} = **${fmt(vsRaw('embedded')!.ratio)}**` : 'not measured'} |`,
+  );
   const latency = (e: string) => {
     const p50 = find(e, 'direct', 'latency_p50', { rate: '1000' });
     const p99 = find(e, 'direct', 'latency_p99', { rate: '1000' });
     if (!p50 || !p99) return 'not measured (1,000 msg/s above 90% of the peak?)';
-    return `p50 ${fmt(p50.value)} ms, p99 ${fmt(p99.value)} ms (relay ${fmt(p50.relay)} / ${fmt(p99.relay)}) (${verdict(p50.value <= 3 && p99.value <= 20)})`;
+    return `p50 ${fmt(p50.value)} ms, p99 ${fmt(p99.value)} ms (relay ${fmt(p50.relay)} / ${fmt(p99.relay)}) (${verdict(p50.value <= 3 && p99.value <= 20)})${invalidNote(rows, e)}`;
   };
   lines.push(
     `| Latency publish → recipient at 1,000 msg/s | p50 ≤ 3 ms, p99 ≤ 20 ms | ${latency('rabbitmq')} | ${latency('embedded')} |`,
+  );
+  const lowRate = (e: string) => {
+    const p50 = find(e, 'direct', 'latency_p50_vs_raw_router', { rate: '100' });
+    const p99 = find(e, 'direct', 'latency_p99_vs_raw_router', { rate: '100' });
+    if (!p50 || !p99) return 'not measured';
+    const dp50 = p50.value - (p50.relay ?? 0);
+    const dp99 = p99.value - (p99.relay ?? 0);
+    return `p50 ${fmt(p50.value)} ms, p99 ${fmt(p99.value)} ms (raw router ${fmt(p50.relay)} / ${fmt(p99.relay)}: +${fmt(dp50)} / +${fmt(dp99)}) (${verdict(dp50 <= 1 && dp99 <= 3)})${invalidNote(rows, e)}`;
+  };
+  lines.push(
+    `| Latency at 100 msg/s, Mercurio − raw router | p50 ≤ +1 ms, p99 ≤ +3 ms (issue 14) | ${lowRate('rabbitmq')} | ${lowRate('embedded')} |`,
   );
   const group = (e: string) => find(e, 'group', 'deliveries_per_s', { size: '500' });
   lines.push(
@@ -106,6 +121,32 @@ function goals(rows: Row[]): string[] {
   return lines;
 }
 
+/** The harness floor self-check of an engine's latest relay run (scenarios/messages.ts `floorCheck`). */
+function floorRow(rows: Row[], engine: string): Row | undefined {
+  return rows.find((r) => r.engine === engine && r.scenario === 'relay' && r.measure === 'floor_excess_p50');
+}
+
+function invalidNote(rows: Row[], engine: string): string {
+  const floor = floorRow(rows, engine);
+  return floor && param(floor, 'valid') !== 'yes' ? ' — **not valid: harness floor check failed**' : '';
+}
+
+function floorLines(rows: Row[]): string[] {
+  return (['rabbitmq', 'embedded'] as const).map((engine) => {
+    const floor = floorRow(rows, engine);
+    if (!floor) return `- ${engine}: not checked (no relay at 100 msg/s in the latest relay run)`;
+    const relayP50 = (floor.relay ?? 0) + floor.value;
+    const ok = param(floor, 'valid') === 'yes';
+    return (
+      `- ${engine}: relay at 100 msg/s p50 ${fmt(relayP50)} ms vs minimal ping ${fmt(floor.relay)} ms: ` +
+      `+${fmt(floor.value)} ms (limit +${param(floor, 'limit_ms')} ms) — ` +
+      (ok
+        ? 'latency figures valid'
+        : "**latency figures NOT VALID**: the harness or the machine's load adds more than the limit to every latency of this run")
+    );
+  });
+}
+
 function table(rows: Row[]): string[] {
   const lines = [
     '| Engine | Scenario | Measure | Parameters | Value | Relay | Ratio | CPU (% of one core) |',
@@ -123,8 +164,9 @@ function chartSpec(rows: Row[]): TopLevelSpec {
   // Latency vs throughput: each fixed-rate run and the closed-loop peak, for relay and direct.
   const points: { series: string; percentile: string; throughput: number; latency: number }[] = [];
   for (const r of rows) {
-    if (r.scenario !== 'relay' && r.scenario !== 'direct') continue;
-    const series = `${r.engine} ${r.scenario === 'relay' ? 'relay' : 'Mercurio'}`;
+    if (r.scenario !== 'relay' && r.scenario !== 'direct' && r.scenario !== 'rawrouter') continue;
+    const name = { relay: 'raw relay', rawrouter: 'raw router', direct: 'Mercurio' }[r.scenario];
+    const series = `${r.engine} ${name}`;
     const m = /^(?:peak_)?latency_(p50|p99)$/.exec(r.measure);
     if (!m) continue;
     const throughput = r.measure.startsWith('peak_')
@@ -145,18 +187,26 @@ function chartSpec(rows: Row[]): TopLevelSpec {
         )?.value;
     if (throughput) points.push({ series, percentile: m[1]!, throughput, latency: Math.max(0.01, r.value) });
   }
-  const ratios = rows
-    .filter(
-      (r) =>
-        r.ratio !== undefined &&
-        ((r.scenario === 'direct' && r.measure === 'throughput') || r.measure === 'deliveries_per_s'),
-    )
-    .map((r) => ({
-      engine: r.engine,
-      measure: r.scenario === 'direct' ? 'direct' : `group ${param(r, 'size')}`,
-      ratio: r.ratio!,
-      label: fmt(r.ratio),
-    }));
+  const ratioName = (r: Row): string | undefined => {
+    if (r.ratio === undefined) return undefined;
+    if (r.scenario === 'rawrouter' && r.measure === 'throughput') return 'raw router ÷ relay';
+    if (r.scenario === 'direct' && r.measure === 'throughput') return 'direct ÷ relay';
+    if (r.scenario === 'direct' && r.measure === 'throughput_vs_raw_router') return 'direct ÷ raw router';
+    if (r.measure === 'deliveries_per_s') return `group ${param(r, 'size')} ÷ relay`;
+    return undefined;
+  };
+  const order = [
+    'raw router ÷ relay',
+    'direct ÷ relay',
+    'direct ÷ raw router',
+    'group 10 ÷ relay',
+    'group 100 ÷ relay',
+    'group 500 ÷ relay',
+  ];
+  const ratios = rows.flatMap((r) => {
+    const measure = ratioName(r);
+    return measure ? [{ engine: r.engine, measure, ratio: r.ratio!, label: fmt(r.ratio) }] : [];
+  });
   const font = 'DejaVu Sans';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -166,7 +216,10 @@ function chartSpec(rows: Row[]): TopLevelSpec {
       axis: { labelFontSize: 12, titleFontSize: 13 },
       legend: { labelFontSize: 12, titleFontSize: 12 },
     },
-    title: { text: 'Mercurio vs the raw broker relay (same run, 2 cores, loopback)', fontSize: 16 },
+    title: {
+      text: 'Mercurio vs the raw broker relay and the raw router (same run, 2 cores, loopback)',
+      fontSize: 16,
+    },
     background: 'white',
     padding: 12,
     hconcat: [
@@ -196,7 +249,7 @@ function chartSpec(rows: Row[]): TopLevelSpec {
         },
       },
       {
-        title: 'Direct msgs/s, group deliveries/s ÷ raw relay msgs/s (goal 0.5)',
+        title: 'Throughput ÷ the references (dashed: 0.5)',
         width: 360,
         height: 340,
         layer: [
@@ -208,11 +261,11 @@ function chartSpec(rows: Row[]): TopLevelSpec {
                 field: 'measure',
                 type: 'nominal',
                 title: null,
-                sort: ['direct', 'group 10', 'group 100', 'group 500'],
+                sort: order,
                 axis: { labelAngle: -20 },
               },
               xOffset: { field: 'engine', type: 'nominal' },
-              y: { field: 'ratio', type: 'quantitative', title: 'ratio to the raw relay' },
+              y: { field: 'ratio', type: 'quantitative', title: 'ratio to the reference' },
               color: {
                 field: 'engine',
                 type: 'nominal',
@@ -228,7 +281,7 @@ function chartSpec(rows: Row[]): TopLevelSpec {
               x: {
                 field: 'measure',
                 type: 'nominal',
-                sort: ['direct', 'group 10', 'group 100', 'group 500'],
+                sort: order,
               },
               xOffset: { field: 'engine', type: 'nominal' },
               y: { field: 'ratio', type: 'quantitative' },
@@ -262,6 +315,10 @@ export async function writeReport(): Promise<void> {
     `Generated from \`bench/results/results.csv\` by \`npm run bench -- report\`: for each engine and scenario, the latest run.`,
     `Runs: ${runs.join(', ')}. One 2-core machine, everything on loopback; the raw relay is measured in the same run.`,
     '',
+    '## Harness floor (the relay at 100 msg/s against a minimal ping, same run)',
+    '',
+    ...floorLines(rows),
+    '',
     '## Goals (docs: ../../shared/DESIGN.md, "Goals the engine is measured against")',
     '',
     ...goals(rows),
@@ -270,7 +327,7 @@ export async function writeReport(): Promise<void> {
     '',
     '## Every measurement',
     '',
-    'Latency ratios compare with the raw relay at the same rate. CPU: % of one core over the measurement (engine = the bench',
+    "Latency ratios compare with the raw relay at the same rate (`…_vs_raw_router`: the Relay column holds the raw router's figure). CPU: % of one core over the measurement (engine = the bench",
     'process running Mercurio — embedded, the broker too; broker = RabbitMQ; db = PostgreSQL; load = the load generators).',
     '',
     ...table(rows),

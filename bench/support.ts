@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -41,8 +42,9 @@ export async function connect(
   token: string,
   clientId: string,
   extra: IClientOptions = {},
+  { nagle = false }: { nagle?: boolean } = {},
 ): Promise<MqttClient> {
-  return mqtt.connectAsync(url, {
+  const client = await mqtt.connectAsync(url, {
     protocolVersion: 4,
     username: 'JWT',
     password: token,
@@ -52,6 +54,12 @@ export async function connect(
     connectTimeout: 30_000,
     ...extra,
   });
+  // MQTT.js leaves Nagle's algorithm on (net.createConnection's default): a PUBACK written
+  // while a PUBLISH is unacknowledged waits for the peer's ACK. Mercurio's clients are not ours
+  // to tune, but the harness should not add that wait to what it measures (bench/README.md).
+  const socket = client.stream as Partial<Socket>;
+  if (!nagle) socket.setNoDelay?.(true);
+  return client;
 }
 
 /** Latency percentiles in ms from raw samples. */

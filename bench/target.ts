@@ -117,6 +117,10 @@ export interface Target {
   loadgens: LoadGen[];
   /** The raw relay's peak msgs/s and latency at fixed rates, once measured in this run. */
   relay: { peak?: number; rates: Map<number, LatencySummary> };
+  /** The raw router's (bench/raw-router.ts), the same. */
+  rawRouter: { peak?: number; rates: Map<number, LatencySummary> };
+  /** The harness floor self-check (relay at 100/s vs a minimal ping), once measured in this run. */
+  floor?: { pingP50: number; relayP50: number; valid: boolean } | undefined;
   /** Starts a CPU meter over the engine, broker, database and load generator processes. */
   cpu(): () => string;
   /**
@@ -190,6 +194,7 @@ export async function startTarget(engine: EngineName, info: RunInfo): Promise<Ta
     wsUrl,
     loadgens,
     relay: { rates: new Map() },
+    rawRouter: { rates: new Map() },
     cpu: () => cpuMeter(roles),
     async settle() {
       const t0 = performance.now();
