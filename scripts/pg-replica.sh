@@ -60,8 +60,8 @@ cmd_start() {
   for port in "$PRIMARY_PORT" "$REPLICA_PORT"; do
     port_open "$port" && die "port 127.0.0.1:$port is already in use; set MERCURIO_PG_PRIMARY_PORT / MERCURIO_PG_REPLICA_PORT"
   done
-  # Whatever fails from here leaves nothing behind.
-  trap 'log "start failed: cleaning up"; stop_all' ERR
+  # Whatever fails from here (a command, or die's exit) leaves nothing behind.
+  trap 'status=$?; if ((status != 0)); then log "start failed: cleaning up"; stop_all; fi' EXIT
   mkdir -p "$DIR/run"
   chmod 755 "$DIR"
   if [[ $EUID -eq 0 ]]; then chown -R postgres:postgres "$DIR"; fi
@@ -90,7 +90,7 @@ cmd_start() {
     sleep 0.1
   done
   [[ "$state" == sync ]] || die "the replica did not become the synchronous standby (state: '${state:-none}')"
-  trap - ERR
+  trap - EXIT
   log "primary :$PRIMARY_PORT, synchronous replica :$REPLICA_PORT ready in $((SECONDS - t0)) s ($DIR)"
   cmd_env
 }
