@@ -4,8 +4,8 @@
  * it and publishes the two copies Mercurio would (the recipient's and the sender's own, on the
  * same inbox topics), and only then lets the client's message go:
  *
- * - RabbitMQ: amqplib (noDelay, like the router), a quorum queue bound to amq.topic, the router's
- *   prefetch, the copies persistent on as many confirm channels as the router has (each pinned by
+ * - RabbitMQ: amqplib (noDelay, like the router), a quorum queue bound to amq.topic, as many
+ *   messages in flight as the router (prefetch × its shard queues; one queue here), the copies persistent on as many confirm channels as the router has (each pinned by
  *   topic), the message acked once both copies are confirmed.
  * - Embedded: a bare Aedes in this process (no authentication, no bounds) with an in-process
  *   subscriber that publishes the two copies; Aedes sends the client's PUBACK once the subscriber
@@ -73,7 +73,8 @@ async function startAmqpRawRouter(t: Target): Promise<RawRouter> {
   await consumer.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   await consumer.purgeQueue(queue);
   await consumer.bindQueue(queue, 'amq.topic', `apps.${t.app}.users.*.rawrouter.*.outgoing`);
-  await consumer.prefetch(t.config.router.prefetch);
+  // The router consumes its messages from `shards` queues, each with this prefetch: as many in flight.
+  await consumer.prefetch(t.config.router.prefetch * (t.config.rabbitmq?.shards.count ?? 1));
   const publishers: ConfirmChannel[] = [];
   for (let i = 0; i < Math.max(1, t.config.router.publishChannels); i++) {
     publishers.push(await model.createConfirmChannel());
