@@ -116,8 +116,8 @@ const schema = z.object({
   // Several routers (docs/scaling.md): shards of each order-sensitive queue family, and how
   // routers tell each other they are alive.
   MERCURIO_ROUTER_SHARDS: int(1, 256).default(12),
-  MERCURIO_SHARD_HEARTBEAT_MS: int(50, 60_000).default(500),
-  MERCURIO_SHARD_TTL_MS: int(200, 600_000).default(3000),
+  MERCURIO_SHARD_HEARTBEAT_MS: int(50, 60_000).default(400),
+  MERCURIO_SHARD_TTL_MS: int(200, 600_000).default(2500),
   MERCURIO_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   MERCURIO_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   MERCURIO_MQTT_PORT: int(0, 65_535).default(1883),

@@ -159,13 +159,14 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
           ? createPgDatabase(config.postgres.url, 1, config.postgres.timeouts, log.child({ component: 'shards' }))
           : db;
         if (leaseDb !== db) cleanup.push(() => leaseDb.close());
+        const routerId = `${hostname()}-${randomUUID().slice(0, 8)}`;
         const balancer = new ShardBalancer({
           leases: new SqlShardLeases(leaseDb),
           group: config.router.queuePrefix,
-          routerId: `${hostname()}-${randomUUID().slice(0, 8)}`,
+          routerId,
           settings: config.rabbitmq.shards,
           consumers: bus.sharded,
-          log: log.child({ component: 'shards' }),
+          log: log.child({ component: 'shards', router: routerId }),
           now: () => performance.now(),
         });
         await balancer.start();

@@ -22,19 +22,17 @@ interface Family {
 }
 
 interface Started {
-  channels: Channel[];
+  channels: { channel: Channel; tag: string }[];
   inFlight: Set<Promise<void>>;
-  /** Stopping: what arrives now is left unacknowledged, for the broker to return at the close. */
-  stopping: boolean;
 }
 
 /**
  * The sharded families on RabbitMQ (docs/scaling.md): their topology, and consuming them one
  * shard at a time as the router's shard balancer decides. Shard s of every family is started and
- * stopped together, on channels of its own. Stopping takes nothing new, waits until every
- * message being processed is settled, then closes the channels: the broker returns what was
- * delivered but not taken, ahead of the rest of the queue and in queue order, for the next
- * router of the shard.
+ * stopped together, on channels of its own. Stopping cancels the consumers (the broker sends
+ * nothing more), processes and settles everything already delivered, then closes the channels
+ * with nothing unsettled: a handover returns no message to the queue, so it costs none of them a
+ * delivery attempt (the queues dead-letter a message returned twice).
  */
 export class RabbitShards implements ShardedConsumption {
   readonly count: number;
@@ -96,7 +94,7 @@ export class RabbitShards implements ShardedConsumption {
   start(shard: number): Promise<void> {
     return this.#serial(async () => {
       if (this.#started.has(shard)) return;
-      const started: Started = { channels: [], inFlight: new Set(), stopping: false };
+      const started: Started = { channels: [], inFlight: new Set() };
       this.#started.set(shard, started);
       await this.#consume(shard, started);
     });
@@ -114,14 +112,15 @@ export class RabbitShards implements ShardedConsumption {
       const started = this.#started.get(shard);
       if (!started) return;
       this.#started.delete(shard);
-      started.stopping = true;
-      await Promise.allSettled([...started.inFlight]);
+      await Promise.allSettled(started.channels.map(({ channel, tag }) => channel.cancel(tag)));
+      // What was delivered before the cancel took effect is processed too, then settled.
+      while (started.inFlight.size > 0) await Promise.allSettled([...started.inFlight]);
       await this.#close(started);
     });
   }
 
   async #close(started: Started): Promise<void> {
-    for (const channel of started.channels.splice(0)) {
+    for (const { channel } of started.channels.splice(0)) {
       this.#host.forget(channel);
       await channel.close().catch(() => {});
     }
@@ -141,12 +140,12 @@ export class RabbitShards implements ShardedConsumption {
       await channel.prefetch(spec.prefetch);
       const queue = shardQueueName(this.#host.queuePrefix, spec, shard);
       const { consumerTag } = await channel.consume(queue, (message) => {
-        if (!message || started.stopping) return;
+        if (!message) return;
         const done = this.#host.deliver(channel, message, handler);
         started.inFlight.add(done);
         void done.finally(() => started.inFlight.delete(done));
       });
-      started.channels.push(channel);
+      started.channels.push({ channel, tag: consumerTag });
       this.#host.register(channel, consumerTag);
       // Paused (or disconnected) while opening: the bus closed the channels it knew, not this one.
       if (this.#host.model() !== model) {

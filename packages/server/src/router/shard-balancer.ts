@@ -48,6 +48,10 @@ export class ShardBalancer {
   #timer: ReturnType<typeof setInterval> | undefined;
   #tick: Promise<void> = Promise.resolve();
   #rounds = 0;
+  /** The live routers, sorted, as the last heartbeat saw them. */
+  #members: string[] | undefined;
+  #beating: Promise<void> | undefined;
+  #fencing = false;
 
   constructor(options: ShardBalancerOptions) {
     this.#options = options;
@@ -59,16 +63,20 @@ export class ShardBalancer {
   }
 
   async start(): Promise<void> {
+    await this.#beat();
     await this.rebalance();
     this.#timer = setInterval(() => {
-      // Checked apart from the rounds: a round stuck on a stalled database must not delay it.
-      if (this.#silent() && this.#held.size > 0) void this.#fence();
-      // A round still running (a shard draining, a slow database) is not queued behind.
+      // The heartbeat and the silence check run apart from the rounds: a round draining a shard
+      // (its messages being settled) or stuck on a slow database must not make this router look
+      // dead, nor keep it from noticing that it is.
+      void this.#beat();
+      if (this.#silent() && this.#held.size > 0 && !this.#fencing) void this.#fence();
+      // A round still running is not queued behind.
       if (this.#rounds === 0) void this.rebalance();
     }, this.#options.settings.heartbeatMs);
   }
 
-  /** One round: say this router is alive, then give up and take shards to match the live routers. */
+  /** One round: give up and take shards to match the live routers the last heartbeat saw. */
   rebalance(): Promise<void> {
     this.#rounds++;
     this.#tick = this.#tick
@@ -91,6 +99,7 @@ export class ShardBalancer {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#tick;
+    await this.#beating;
     await this.#stopAll();
     const { leases, group, routerId, log } = this.#options;
     await leases
@@ -98,14 +107,33 @@ export class ShardBalancer {
       .catch((error: unknown) => log.warn({ err: error }, 'could not leave the shard group'));
   }
 
-  async #round(): Promise<void> {
+  /** Says this router is alive and learns which routers are — unless its bus cannot consume. */
+  #beat(): Promise<void> {
+    if (this.#beating) return this.#beating;
     const { leases, group, routerId, settings, consumers, log, now } = this.#options;
-    // Not consuming (the broker connection lost, the store failing): no heartbeat, so that after
-    // the silence limit the others take these shards instead of leaving them waiting.
-    if (!consumers.consuming) throw new Error('the bus is not consuming');
-    const sent = now();
-    const members = await leases.heartbeat(group, routerId, settings.ttlMs);
-    this.#lastHeartbeat = sent;
+    const beat = async () => {
+      // Not consuming (the broker connection lost, the store failing): no heartbeat, so that after
+      // the silence limit the others take these shards instead of leaving them waiting.
+      if (!consumers.consuming) return;
+      const sent = now();
+      try {
+        this.#members = await leases.heartbeat(group, routerId, settings.ttlMs);
+        this.#lastHeartbeat = sent;
+      } catch (error) {
+        log.warn({ err: error }, 'shard heartbeat failed');
+      }
+    };
+    this.#beating = beat().finally(() => {
+      this.#beating = undefined;
+    });
+    return this.#beating;
+  }
+
+  async #round(): Promise<void> {
+    const { leases, group, routerId, settings, consumers, log } = this.#options;
+    const members = this.#members;
+    // No recent view of the live routers: take nothing (the silence check stops what is held).
+    if (!members || this.#silent()) return;
     const index = Math.max(0, members.indexOf(routerId));
     const mine = new Set<number>();
     for (let shard = 0; shard < settings.count; shard++) {
@@ -130,7 +158,7 @@ export class ShardBalancer {
     }
     let changed = false;
     for (const shard of claimed) {
-      if (this.#held.has(shard)) continue;
+      if (this.#held.has(shard) || this.#silent()) continue;
       await consumers.start(shard);
       this.#held.add(shard);
       changed = true;
@@ -139,11 +167,16 @@ export class ShardBalancer {
   }
 
   async #fence(): Promise<void> {
+    this.#fencing = true;
     this.#options.log.error(
       { shards: this.held },
       'no contact with the shard leases; stopped consuming every shard until it is back',
     );
-    await this.#stopAll();
+    try {
+      await this.#stopAll();
+    } finally {
+      this.#fencing = false;
+    }
   }
 
   async #stopAll(): Promise<void> {
