@@ -143,8 +143,10 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         bus,
         // While paused (its store unavailable), the router probes it with this.
         {
+          // A standby answers too, but takes no writes (a switchover under way): not back yet.
           probe: async () => {
-            await db.query('SELECT 1');
+            const { rows } = await db.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
+            if (rows[0]?.standby) throw new Error('the database is a standby (read-only)');
           },
           timeoutMs: config.postgres?.timeouts.connectTimeoutMs ?? EMBEDDED_PROBE_TIMEOUT_MS,
         },
@@ -156,7 +158,12 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         // Heartbeats on a connection of their own: behind the router's store work in the pool, a
         // busy router's heartbeat would be late and it would stop its shards for nothing.
         const leaseDb = config.postgres
-          ? createPgDatabase(config.postgres.url, 1, config.postgres.timeouts, log.child({ component: 'shards' }))
+          ? createPgDatabase(
+              config.postgres.url,
+              1,
+              config.postgres.timeouts,
+              log.child({ component: 'shards' }),
+            )
           : db;
         if (leaseDb !== db) cleanup.push(() => leaseDb.close());
         const routerId = `${hostname()}-${randomUUID().slice(0, 8)}`;

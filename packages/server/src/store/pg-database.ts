@@ -48,7 +48,10 @@ const types = {
  */
 function unavailableState(code: string | undefined): boolean {
   if (code === undefined) return false;
-  return code === '57014' || code === '25P03' || code === '53300' || /^(57P|08)/.test(code);
+  // 25006: a read-only transaction, i.e. the address points at a standby (a switchover under way).
+  return (
+    code === '57014' || code === '25P03' || code === '25006' || code === '53300' || /^(57P|08)/.test(code)
+  );
 }
 
 /**
