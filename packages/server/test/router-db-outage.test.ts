@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordFaultResult } from './support/fault-results.js';
 import type { TestClient } from './support/mqtt-client.js';
 import { services } from './support/services.js';
 import { TestStack } from './support/stack.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
-describe('PostgreSQL unreachable for a few seconds in the middle of a stream', () => {
+/** How long PostgreSQL is unreachable (issue 13: "PostgreSQL stopped for 30 s mid-stream"). */
+const OUTAGE_MS = 30_000;
+
+describe('PostgreSQL unreachable for 30 s in the middle of a stream', () => {
   let proxy: TcpProxy;
   let stack: TestStack;
   let sender: TestClient;
@@ -28,8 +32,8 @@ describe('PostgreSQL unreachable for a few seconds in the middle of a stream', (
     await proxy.close();
   });
 
-  it('loses nothing, duplicates nothing and keeps the conversation in order', {
-    timeout: 60_000,
+  it('pauses the router, resumes it, loses nothing, duplicates nothing and keeps the conversation in order', {
+    timeout: 120_000,
   }, async () => {
     const count = 300;
     const texts = Array.from({ length: count }, (_, i) => `m${i}`);
@@ -37,12 +41,25 @@ describe('PostgreSQL unreachable for a few seconds in the middle of a stream', (
       for (const text of texts) await sender.publish(stack.outgoing('sender', 'recipient'), { text });
     })();
     await recipient.waitForCount((m) => m.topic.endsWith('/clientadded'), 50);
+    // Every connection dropped and new ones refused: to the router, a stopped server.
     proxy.cut();
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const paused = async () =>
+      (await stack.router!.metrics.registry.getSingleMetric('mercurio_router_paused')?.get())?.values[0]
+        ?.value === 1;
+    let pausedSeen = false;
+    const outageEnds = Date.now() + OUTAGE_MS;
+    while (Date.now() < outageEnds) {
+      pausedSeen ||= await paused();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     const duringOutage = recipient.received.length;
+    const restoredAt = Date.now();
     proxy.restore();
     await sending;
-    const got = await recipient.waitForCount((m) => m.topic.endsWith('/clientadded'), count, 40_000);
+    const got = await recipient.waitForCount((m) => m.topic.endsWith('/clientadded'), count, 60_000);
+    const recoveredAfter = Date.now() - restoredAt;
+    expect(pausedSeen, 'the router paused while PostgreSQL was away').toBe(true);
+    expect(await paused(), 'and resumed').toBe(false);
 
     // The outage really stopped the stream: most of it was still waiting.
     expect(duringOutage).toBeLessThan(count / 2);
@@ -53,5 +70,15 @@ describe('PostgreSQL unreachable for a few seconds in the middle of a stream', (
       [stack.app],
     );
     expect(rows[0]).toEqual({ n: count, seqs: count });
+    await recordFaultResult('postgres-down-30s', {
+      fault: 'PostgreSQL unreachable for 30 s mid-stream (connections cut and refused)',
+      test: 'router-db-outage.test.ts',
+      messages: count,
+      lost: count - new Set(got.map((m) => m.payload.text)).size,
+      storedTwice: rows[0].n - rows[0].seqs,
+      outOfOrder: got.filter((m, i) => i > 0 && Number(m.payload.seq) < Number(got[i - 1]!.payload.seq))
+        .length,
+      recovery: `router paused during the outage; every message delivered ${(recoveredAfter / 1000).toFixed(1)} s after PostgreSQL was back`,
+    });
   });
 });
