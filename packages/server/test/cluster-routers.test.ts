@@ -4,11 +4,12 @@
  * message_id per message, one Chat21-style without) to direct conversations and a group:
  *   1. node 1 (where router A and a third of the clients are connected) killed with SIGKILL, then
  *      restarted;
- *   2. node 3 (router B and another third of the clients) cut off the network until it pauses
- *      (pause_minority), then healed.
+ *   2. node 3 (router B and another third of the clients) cut off the network for 30 s (it pauses:
+ *      pause_minority), then healed.
  * Each time: nothing acknowledged to its sender is lost, nothing is stored twice, seq is gapless
  * per conversation, each sender's messages are stored in the order sent and first seen in that
- * order by every recipient. Figures go to stderr (`[cluster-routers] …`).
+ * order by every recipient. Figures go to stderr (`[cluster-routers] …`) and, one row per round, to
+ * docs/scaling.md's fault table (support/fault-results.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +22,7 @@ import { loadConfig } from '../src/config.js';
 import { createPgDatabase } from '../src/store/pg-database.js';
 import { openSqlStore } from '../src/store/sql-store.js';
 import { cluster, type NodeNumber, type TestCluster } from './support/cluster.js';
+import { recordFaultResult } from './support/fault-results.js';
 import { TestClient } from './support/mqtt-client.js';
 import { RouterProcess } from './support/router-process.js';
 import { deleteRouterQueues } from './support/router-queues.js';
@@ -30,6 +32,8 @@ import { services } from './support/services.js';
 const PACE_MS = 100;
 /** Acknowledged messages every sender must reach before a fault, and again after each step. */
 const STEP = 25;
+/** How long node 3 stays cut off in the partition round (issue 13: "partitioned away for 30 s"). */
+const PARTITION_MS = 30_000;
 
 function report(line: string): void {
   process.stderr.write(`[cluster-routers] ${line}\n`);
@@ -179,7 +183,11 @@ describe('two routers on a 3-node RabbitMQ cluster: a node killed, a node partit
    * One round: its own users (prefix `tag`), eight senders with message_id and one without, spread
    * over the three nodes, to direct conversations and a group; three recipients, one per node.
    */
-  async function round(tag: string, fault: (progress: Progress) => Promise<void>): Promise<void> {
+  async function round(
+    tag: string,
+    fault: (progress: Progress) => Promise<void>,
+    result: { id: string; fault: string; recovery: (figures: RoundFigures) => string },
+  ): Promise<void> {
     const group = `group-${tag}${GROUP_SUFFIX}`;
     const recipients = [1, 2, 3].map((n) => ({ user: `${tag}r${n}`, home: n as NodeNumber }));
     const plans: SenderPlan[] = [];
@@ -358,10 +366,12 @@ describe('two routers on a 3-node RabbitMQ cluster: a node killed, a node partit
         `${gapEndsAt - faultAt} ms after the fault began); ${delayed} first copies later than 1 s ` +
         `after their send (max ${maxLatency} ms); ${duplicatesDelivered} duplicate copies delivered`,
     );
+    let clientsBackMs = 0;
     for (const connection of connections.filter((c) => c.closes.length > 0 && c.connects.length > 0)) {
       const user = connection.client.mqtt.options.clientId?.replace(`${app}-`, '');
       if (!user?.startsWith(tag)) continue;
       const back = connection.connects.filter((c) => c.at > connection.closes[0]!);
+      if (back.length) clientsBackMs = Math.max(clientsBackMs, back[0]!.at - connection.closes[0]!);
       report(
         `${tag}: ${user} (node ${connection.home}) lost its connection ${connection.closes[0]! - faultAt} ms ` +
           `after the fault began; back ${back.length ? `${back[0]!.at - connection.closes[0]!} ms later on node ${nodeOfPort(back[0]!.port)}` : 'never'}` +
@@ -377,6 +387,32 @@ describe('two routers on a 3-node RabbitMQ cluster: a node killed, a node partit
       );
       for (const line of lines.slice(-12)) report(`    ${line.slice(0, 300)}`);
     }
+
+    const figures: RoundFigures = {
+      longestGapMs: longestGap,
+      resumedAfterMs: gapEndsAt - faultAt,
+      maxLatencyMs: maxLatency,
+      clientsBackMs,
+    };
+    await recordFaultResult(result.id, {
+      fault: result.fault,
+      test: 'packages/server/test/cluster-routers.test.ts',
+      messages: total,
+      lost: outcome.reduce((n, row) => n + (row.lost as number), 0),
+      storedTwice: outcome.reduce((n, row) => n + (row.storedTwice as number), 0) + gapped.length,
+      outOfOrder:
+        outcome.filter((row) => row.storedInSendOrder !== true).length +
+        outcome.reduce(
+          (n, row) =>
+            n +
+            Object.entries(row)
+              .filter(([key]) => key.endsWith(' inversions'))
+              .reduce((m, [, value]) => m + (value as number), 0),
+          0,
+        ),
+      duplicateCopies: duplicatesDelivered,
+      recovery: result.recovery(figures),
+    });
 
     expect(gapped, 'seq gapless in every conversation').toEqual([]);
     expect(outcome).toEqual(
@@ -416,43 +452,88 @@ describe('two routers on a 3-node RabbitMQ cluster: a node killed, a node partit
   it('node 1 killed with SIGKILL mid-stream, then restarted: none lost, none stored twice, in order', {
     timeout: 150_000,
   }, async () => {
-    await round('k', async (progress) => {
-      await testCluster.kill(1);
-      const killedAt = Date.now();
-      await progress.acked(STEP);
-      report(
-        `k: every sender had ${STEP} more messages acknowledged ${Date.now() - killedAt} ms after the kill`,
-      );
-      const restartAt = Date.now();
-      await testCluster.restart(1);
-      report(`k: node 1 restarted in ${Date.now() - restartAt} ms`);
-    });
+    let restartMs = 0;
+    await round(
+      'k',
+      async (progress) => {
+        await testCluster.kill(1);
+        const killedAt = Date.now();
+        await progress.acked(STEP);
+        report(
+          `k: every sender had ${STEP} more messages acknowledged ${Date.now() - killedAt} ms after the kill`,
+        );
+        const restartAt = Date.now();
+        await testCluster.restart(1);
+        restartMs = Date.now() - restartAt;
+        report(`k: node 1 restarted in ${restartMs} ms`);
+      },
+      {
+        id: 'cluster-node-killed',
+        fault: 'RabbitMQ node killed (kill -9) mid-stream, 2 routers, 3-node cluster',
+        recovery: (f) =>
+          `deliveries stopped ≤ ${seconds(f.longestGapMs)}, none later than ${seconds(f.maxLatencyMs)}; ` +
+          `clients on other nodes within ` +
+          `${seconds(f.clientsBackMs)}; node restarted in ${seconds(restartMs)}`,
+      },
+    );
   });
 
-  it('node 3 partitioned mid-stream until it pauses, then healed: none lost, none stored twice, in order', {
-    timeout: 150_000,
+  it('node 3 partitioned mid-stream for 30 s, then healed: none lost, none stored twice, in order', {
+    timeout: 180_000,
   }, async () => {
-    await round('p', async (progress) => {
-      const cutAt = Date.now();
-      await testCluster.partition(3);
-      const pausedAfter = await testCluster.waitFor(
-        (s) => s.nodes.find((n) => n.node === 3)?.state === 'paused',
-        45_000,
-        'node 3 paused',
-      );
-      report(`p: node 3 paused ${pausedAfter} ms after the cut`);
-      await progress.acked(STEP);
-      report(`p: every sender had ${STEP} more messages acknowledged ${Date.now() - cutAt} ms after the cut`);
-      await testCluster.heal(3);
-      const healedAt = Date.now();
-      await testCluster.waitFor((s) => s.healthy, 60_000, 'node 3 back');
-      report(
-        `p: node 3 running again ${Date.now() - healedAt} ms after the heal (cut for ${healedAt - cutAt} ms)`,
-      );
-    });
+    let cutForMs = 0;
+    let backAfterMs = 0;
+    await round(
+      'p',
+      async (progress) => {
+        const cutAt = Date.now();
+        await testCluster.partition(3);
+        const pausedAfter = await testCluster.waitFor(
+          (s) => s.nodes.find((n) => n.node === 3)?.state === 'paused',
+          45_000,
+          'node 3 paused',
+        );
+        report(`p: node 3 paused ${pausedAfter} ms after the cut`);
+        await progress.acked(STEP);
+        report(
+          `p: every sender had ${STEP} more messages acknowledged ${Date.now() - cutAt} ms after the cut`,
+        );
+        // The issue's fault: a node partitioned away for 30 s. The senders keep streaming meanwhile
+        // (those homed on node 3 through the other nodes).
+        const leftMs = PARTITION_MS - (Date.now() - cutAt);
+        if (leftMs > 0) await sleep(leftMs);
+        await testCluster.heal(3);
+        const healedAt = Date.now();
+        cutForMs = healedAt - cutAt;
+        backAfterMs = await testCluster.waitFor((s) => s.healthy, 60_000, 'node 3 back');
+        report(`p: node 3 running again ${backAfterMs} ms after the heal (cut for ${cutForMs} ms)`);
+      },
+      {
+        id: 'cluster-node-partitioned',
+        fault: 'RabbitMQ node partitioned away for 30 s (link down), then healed; 2 routers',
+        recovery: (f) =>
+          `cut ${seconds(cutForMs)}; deliveries stopped ≤ ${seconds(f.longestGapMs)}, none later than ` +
+          `${seconds(f.maxLatencyMs)}; clients on ` +
+          `other nodes within ${seconds(f.clientsBackMs)}; node rejoined ${seconds(backAfterMs)} after the heal`,
+      },
+    );
   });
 });
 
 interface Progress {
   acked(count: number, timeoutMs?: number): Promise<void>;
 }
+
+/** What a round measured, for its row in docs/scaling.md. */
+interface RoundFigures {
+  /** The longest time no recipient saw a new message, from the fault on. */
+  longestGapMs: number;
+  /** When the stream came back after that stop, from the start of the fault. */
+  resumedAfterMs: number;
+  /** The latest first copy: send to first seen by its recipient. */
+  maxLatencyMs: number;
+  /** The slowest client of the round from losing its connection to being connected again. */
+  clientsBackMs: number;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;

@@ -43,6 +43,11 @@ export class MercurioProcess {
     });
   }
 
+  /** The child's process id once started (for reading its /proc figures, e.g. memory). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** Resolves with the exit code once the process has ended. */
   exited(): Promise<number | null> {
     return this.#exit ?? Promise.resolve(null);
