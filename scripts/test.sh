@@ -17,4 +17,12 @@ echo "== lint" >&2
 npx biome check .
 npm run -s lint:deps # the dependency rules of docs/architecture.md (.dependency-cruiser.cjs)
 echo "== tests" >&2
-npx vitest run "$@"
+if (($# > 0)); then
+  npx vitest run "$@"
+else
+  # The cluster's fault tests and soak load the machine for minutes: run after the others, so that
+  # neither disturbs the other's timings.
+  npx vitest run --project protocol --project sdk --project server
+  echo "== cluster tests (3-node RabbitMQ)" >&2
+  npx vitest run --project cluster
+fi

@@ -116,8 +116,8 @@ const schema = z.object({
   // Several routers (docs/scaling.md): shards of each order-sensitive queue family, and how
   // routers tell each other they are alive.
   MERCURIO_ROUTER_SHARDS: int(1, 256).default(12),
-  MERCURIO_SHARD_HEARTBEAT_MS: int(50, 60_000).default(400),
-  MERCURIO_SHARD_TTL_MS: int(200, 600_000).default(2500),
+  MERCURIO_SHARD_HEARTBEAT_MS: int(50, 60_000).default(300),
+  MERCURIO_SHARD_TTL_MS: int(200, 600_000).default(2000),
   MERCURIO_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   MERCURIO_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   MERCURIO_MQTT_PORT: int(0, 65_535).default(1883),
@@ -238,7 +238,7 @@ export function loadConfig(env: Environment): Config {
     );
   }
   if (e.MERCURIO_SHARD_HEARTBEAT_MS * 4 > e.MERCURIO_SHARD_TTL_MS) {
-    // A router stops consuming after half the limit without a heartbeat: several must fit in it.
+    // A router stops consuming two heartbeats before the limit: several must fit in it.
     throw new ConfigError('MERCURIO_SHARD_TTL_MS must be at least 4 × MERCURIO_SHARD_HEARTBEAT_MS');
   }
   if (e.MERCURIO_APP_ID !== undefined) {

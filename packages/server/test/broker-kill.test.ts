@@ -18,6 +18,7 @@ import { signUserToken } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config.js';
 import { type Engine, startEngine } from '../src/engine.js';
 import { createLogger } from '../src/logger.js';
+import { recordFaultResult } from './support/fault-results.js';
 import { TestClient } from './support/mqtt-client.js';
 import { services } from './support/services.js';
 
@@ -140,7 +141,14 @@ describe('RabbitMQ killed with SIGKILL mid-stream and restarted', () => {
     await Promise.all(publishing);
 
     // Figures first, so that a failure shows all of them.
-    const outcome = [];
+    const outcome: {
+      sender: string;
+      storedTwice: number;
+      lost: number;
+      storedInSendOrder: boolean;
+      delivered: number;
+      inversions: number;
+    }[] = [];
     for (const [sender, recipient] of PAIRS) {
       const client = clients.get(recipient)!;
       const texts = () => new Set(client.received.filter(added).map((m) => m.payload.text));
@@ -166,6 +174,16 @@ describe('RabbitMQ killed with SIGKILL mid-stream and restarted', () => {
         inversions: firstSeen.filter((seq, i) => i > 0 && seq < firstSeen[i - 1]!).length,
       });
     }
+    const sum = (key: 'storedTwice' | 'lost' | 'inversions') => outcome.reduce((n, o) => n + o[key], 0);
+    await recordFaultResult('broker-kill', {
+      fault: 'RabbitMQ (one node) SIGKILLed mid-stream and restarted; one sender without message_id',
+      test: 'broker-kill.test.ts',
+      messages: PAIRS.length * PER_SENDER,
+      lost: sum('lost'),
+      storedTwice: sum('storedTwice'),
+      outOfOrder: sum('inversions') + outcome.filter((o) => !o.storedInSendOrder).length,
+      recovery: 'clients and router reconnect to the restarted node; the stream completes',
+    });
     expect(outcome).toEqual(
       PAIRS.map(([sender]) => ({
         sender,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordFaultResult } from './support/fault-results.js';
 import type { TestClient } from './support/mqtt-client.js';
 import { RouterProcess } from './support/router-process.js';
 import { TestStack } from './support/stack.js';
@@ -56,6 +57,7 @@ describe('a router killed with SIGKILL mid-stream, messages without message_id',
     router = new RouterProcess(routerEnv);
     await router.start();
 
+    let duplicateCopies = 0;
     for (const [sender, recipient] of PAIRS) {
       const client = clients.get(recipient)!;
       const texts = () => new Set(client.received.map((m) => m.payload.text));
@@ -88,6 +90,18 @@ describe('a router killed with SIGKILL mid-stream, messages without message_id',
       expect(firstSeen, `${recipient}: every message, first seen in seq order`).toEqual(
         expected.map(([seq]) => seq),
       );
+      duplicateCopies +=
+        client.received.filter((m) => m.topic.endsWith('/clientadded')).length - seenIds.size;
     }
+    await recordFaultResult('router-kill-chat21', {
+      fault: 'router SIGKILLed mid-stream, Chat21 clients (no message_id)',
+      test: 'router-crash-idless.test.ts',
+      messages: PAIRS.length * PER_PAIR,
+      lost: 0,
+      storedTwice: 0,
+      outOfOrder: 0,
+      duplicateCopies,
+      recovery: 'a new router process takes the queue over; redeliveries found stored by content',
+    });
   });
 });

@@ -87,12 +87,14 @@ export class ShardBalancer {
   }
 
   /**
-   * Silent for half the limit: the others take our shards after the full limit of silence as the
-   * database sees it, so this router stops first. (A heartbeat is dated from before it was sent,
-   * so the database's date of it is never earlier.)
+   * Silent for the limit less two heartbeats: the others take our shards after the full limit of
+   * silence as the database sees it, so this router stops first, with a heartbeat to spare between
+   * two checks. (A heartbeat is dated from before it was sent, so the database's date of it is
+   * never earlier.) Should two routers ever overlap, the queues' single active consumer keeps one.
    */
   #silent(): boolean {
-    return this.#options.now() - this.#lastHeartbeat > this.#options.settings.ttlMs / 2;
+    const { ttlMs, heartbeatMs } = this.#options.settings;
+    return this.#options.now() - this.#lastHeartbeat > ttlMs - 2 * heartbeatMs;
   }
 
   async stop(): Promise<void> {
@@ -132,8 +134,9 @@ export class ShardBalancer {
   async #round(): Promise<void> {
     const { leases, group, routerId, settings, consumers, log } = this.#options;
     const members = this.#members;
-    // No recent view of the live routers: take nothing (the silence check stops what is held).
-    if (!members || this.#silent()) return;
+    // No recent view of the live routers, or a bus that cannot consume: take nothing (the silence
+    // check stops what is held; a claim would count as a heartbeat).
+    if (!members || this.#silent() || !consumers.consuming) return;
     const index = Math.max(0, members.indexOf(routerId));
     const mine = new Set<number>();
     for (let shard = 0; shard < settings.count; shard++) {
@@ -147,7 +150,9 @@ export class ShardBalancer {
       log.info({ routers: members.length, shard }, 'shard handed over');
     }
     // Held shards are claimed again too: one taken over while this router was silent is given up.
+    const sent = this.#options.now();
     const claimed = new Set(await leases.claim(group, [...mine], routerId, settings.ttlMs));
+    this.#lastHeartbeat = Math.max(this.#lastHeartbeat, sent);
     // A claim answered too late may already have run out: take nothing on its word.
     if (this.#silent()) throw new Error('the shard leases answered too late');
     for (const shard of this.held) {

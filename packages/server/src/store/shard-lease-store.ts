@@ -11,7 +11,7 @@ export interface ShardLeaseStore {
   heartbeat(group: string, router: string, ttlMs: number): Promise<string[]>;
   /**
    * Takes each of `shards` that is free, already `router`'s, or held by a router silent for
-   * `ttlMs`; returns the shards `router` holds of them now.
+   * `ttlMs`; returns the shards `router` holds of them now. Counts as a heartbeat of `router`.
    */
   claim(group: string, shards: readonly number[], router: string, ttlMs: number): Promise<number[]>;
   /** Frees the shard if `router` holds it. */

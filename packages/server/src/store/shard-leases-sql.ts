@@ -34,8 +34,12 @@ export class SqlShardLeases implements ShardLeaseStore {
 
   async claim(group: string, shards: readonly number[], router: string, ttlMs: number): Promise<number[]> {
     if (shards.length === 0) return [];
+    // The claim is a heartbeat too: the claiming router is alive at the moment it claims.
     const { rows } = await this.#db.query<{ shard: number }>(
-      `INSERT INTO router_shard_leases AS lease (member_group, shard, owner)
+      `WITH beat AS (
+         UPDATE router_members SET seen_at = now() WHERE member_group = $1 AND router_id = $3
+       )
+       INSERT INTO router_shard_leases AS lease (member_group, shard, owner)
        SELECT $1, shard, $3 FROM unnest($2::int[]) AS shard
        ON CONFLICT (member_group, shard) DO UPDATE SET owner = EXCLUDED.owner
         WHERE lease.owner IS NULL OR lease.owner = EXCLUDED.owner

@@ -39,7 +39,8 @@ export class MercurioProcess {
       child.stdout!.on('data', onData);
       child.stderr!.on('data', onData);
       void this.#exit!.then((code) => reject(new Error(`mercurio exited with ${code}:\n${this.output}`)));
-      setTimeout(() => reject(new Error(`mercurio did not start:\n${this.output}`)), 30_000);
+      // Several routers booting at once on a busy 2-core machine take a while.
+      setTimeout(() => reject(new Error(`mercurio did not start:\n${this.output}`)), 60_000);
     });
   }
 
