@@ -11,6 +11,21 @@ const resolve = {
 
 // Files that need the RabbitMQ cluster: their own project, below.
 const CLUSTER_TESTS = 'packages/server/test/cluster-*.test.ts';
+/**
+ * Fault tests whose figures are timings (takeover, recovery) and which load the machine with
+ * several routers, a broker restart or a database outage: one at a time, after the other tests,
+ * so that neither disturbs the other.
+ */
+const FAULT_TESTS = [
+  'packages/server/test/router-scaling.test.ts',
+  'packages/server/test/router-scaling-burst.test.ts',
+  'packages/server/test/broker-kill.test.ts',
+  'packages/server/test/router-crash.test.ts',
+  'packages/server/test/router-crash-idless.test.ts',
+  'packages/server/test/router-db-outage.test.ts',
+  'packages/server/test/router-db-stall.test.ts',
+  'packages/server/test/pg-replica.test.ts',
+];
 
 export default defineConfig({
   resolve,
@@ -41,10 +56,22 @@ export default defineConfig({
           // reuses what it imported for its next file instead of importing the engine again.
           isolate: false,
           include: ['packages/server/test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, CLUSTER_TESTS],
+          exclude: [...configDefaults.exclude, CLUSTER_TESTS, ...FAULT_TESTS],
           globalSetup: ['packages/server/test/support/global-services.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'faults',
+          isolate: false,
+          include: FAULT_TESTS,
+          globalSetup: ['packages/server/test/support/global-services.ts'],
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
         },
       },
       {

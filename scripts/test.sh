@@ -20,9 +20,11 @@ echo "== tests" >&2
 if (($# > 0)); then
   npx vitest run "$@"
 else
-  # The cluster's fault tests and soak load the machine for minutes: run after the others, so that
-  # neither disturbs the other's timings.
+  # Fault tests measure timings and load the machine (several routers, broker and database
+  # outages, the cluster's soak): one at a time, after the others, so that none disturbs another.
   npx vitest run --project protocol --project sdk --project server
+  echo "== fault tests (one at a time)" >&2
+  npx vitest run --project faults
   echo "== cluster tests (3-node RabbitMQ)" >&2
   npx vitest run --project cluster
 fi
