@@ -186,7 +186,18 @@ describe('two routers on a 3-node RabbitMQ cluster: a node killed, a node partit
   async function round(
     tag: string,
     fault: (progress: Progress) => Promise<void>,
-    result: { id: string; fault: string; recovery: (figures: RoundFigures) => string },
+    result: {
+      id: string;
+      fault: string;
+      recovery: (figures: RoundFigures) => string;
+      /**
+       * A node whose clients' sessions move to another node during the fault: a copy handed to a
+       * session's old connection comes again after newer ones on the new connection, so what those
+       * recipients first see is reported, not asserted (the SDK shows seq order; the store's order
+       * and completeness are asserted for everyone).
+       */
+      sessionsMoveFrom?: NodeNumber;
+    },
   ): Promise<void> {
     const group = `group-${tag}${GROUP_SUFFIX}`;
     const recipients = [1, 2, 3].map((n) => ({ user: `${tag}r${n}`, home: n as NodeNumber }));
@@ -329,7 +340,10 @@ describe('two routers on a 3-node RabbitMQ cluster: a node killed, a node partit
         const seen = first.map((a) => Number(String(a.payload.text).split(' ')[1]));
         const seqs = first.map((a) => Number(a.payload.seq));
         row[`${recipient} missing`] = sent.length - new Set(seen).size;
-        row[`${recipient} inversions`] =
+        const homeOf = (user: string) =>
+          recipients.find((r) => r.user === user)?.home ?? plans.find((p) => p.user === user)?.home;
+        const moved = result.sessionsMoveFrom !== undefined && homeOf(recipient) === result.sessionsMoveFrom;
+        row[moved ? `${recipient} inversions (session moved)` : `${recipient} inversions`] =
           seen.filter((index, i) => i > 0 && index < seen[i - 1]!).length +
           seqs.filter((seq, i) => i > 0 && seq < seqs[i - 1]!).length;
         for (const a of first) {
@@ -510,6 +524,7 @@ describe('two routers on a 3-node RabbitMQ cluster: a node killed, a node partit
       },
       {
         id: 'cluster-node-partitioned',
+        sessionsMoveFrom: 3,
         fault: 'RabbitMQ node partitioned away for 30 s (link down), then healed; 2 routers',
         recovery: (f) =>
           `cut ${seconds(cutForMs)}; deliveries stopped ≤ ${seconds(f.longestGapMs)}, none later than ` +
