@@ -38,7 +38,8 @@ export async function recordFaultResult(id: string, result: FaultResult): Promis
   await renderTable();
 }
 
-async function renderTable(): Promise<void> {
+/** Regenerates the table in docs/scaling.md from the kept results. */
+export async function renderTable(): Promise<void> {
   const files = (await readdir(RESULTS)).filter((file) => file.endsWith('.json')).sort();
   const results = await Promise.all(
     files.map(
