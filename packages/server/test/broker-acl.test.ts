@@ -2,7 +2,7 @@ import { chat21UserScopes, userScopes } from '@mercurio/protocol';
 import amqp from 'amqplib';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routerQueueName } from '../src/bus/rabbitmq-queues.js';
+import { shardQueueName } from '../src/bus/rabbitmq-queues.js';
 import { TestClient } from './support/mqtt-client.js';
 import { services } from './support/services.js';
 import { TestStack } from './support/stack.js';
@@ -85,7 +85,8 @@ describe('the broker enforces each user’s topic permissions from the JWT', () 
 
   it("a user's token cannot consume, declare or delete the router's queues over AMQP", async () => {
     const token = await stack.token('sneaky');
-    const queue = routerQueueName(stack.config.router.queuePrefix, { name: 'messages' });
+    // A shard of the messages queue: where the router takes every user's messages from.
+    const queue = shardQueueName(stack.config.router.queuePrefix, { name: 'messages' }, 0);
     const url = new URL(services().amqpUrl);
     const connection = await amqp.connect({
       hostname: url.hostname,

@@ -107,21 +107,12 @@ export function shardQueueName(prefix: string, spec: Pick<ConsumerSpec, 'name'>,
 }
 
 /**
- * Returns before a shard's message goes to `<prefix>.redelivered`, where it may be processed after
- * later messages of its sender: two, so that a router crash followed by a lost connection (or a
- * broker restart) keeps a message in its shard and in order. The price: an over-long topic costs
- * three reconnects of the router instead of two.
- */
-export const SHARD_DELIVERY_LIMIT = 2;
-
-/**
  * A shard's queue: a router queue whose broker lets one consumer at a time receive (the shard
  * leases decide which router consumes; this is the broker's guard behind them).
  */
 export function shardQueueArguments(prefix: string, spec: ConsumerSpec): Record<string, unknown> {
   return {
     ...routerQueueArguments(prefix, spec),
-    'x-delivery-limit': SHARD_DELIVERY_LIMIT,
     'x-single-active-consumer': true,
   };
 }

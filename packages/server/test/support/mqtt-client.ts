@@ -44,7 +44,8 @@ export class TestClient {
       username: 'JWT',
       password: token,
       reconnectPeriod: 0,
-      connectTimeout: 5000,
+      // Generous: three test files share two cores, and a busy broker answers CONNACK late.
+      connectTimeout: 10_000,
       keepalive: 10,
       ...options,
     });
