@@ -112,7 +112,8 @@ export class RabbitShards implements ShardedConsumption {
       const started = this.#started.get(shard);
       if (!started) return;
       this.#started.delete(shard);
-      await Promise.allSettled(started.channels.map(({ channel, tag }) => channel.cancel(tag)));
+      // A channel closed already (a lost connection) throws at once: settled like the others.
+      await Promise.allSettled(started.channels.map(async ({ channel, tag }) => channel.cancel(tag)));
       // What was delivered before the cancel took effect is processed too, then settled.
       while (started.inFlight.size > 0) await Promise.allSettled([...started.inFlight]);
       await this.#close(started);
