@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFaultResult } from './support/fault-results.js';
 import type { TestClient } from './support/mqtt-client.js';
 import { RouterProcess } from './support/router-process.js';
 import { deleteRouterQueues } from './support/router-queues.js';
+import { until } from './support/sdk.js';
+import { shardLeases } from './support/shard-leases.js';
 import { TestStack } from './support/stack.js';
 
 const CONVERSATIONS = 20;
@@ -54,13 +55,7 @@ describe('three routers, a burst, one router killed', () => {
     await deleteRouterQueues(stack.config).catch(() => {});
   });
 
-  async function leases(): Promise<Map<number, string>> {
-    const { rows } = await stack.sql.query(
-      'SELECT shard, owner FROM router_shard_leases WHERE member_group = $1 AND owner IS NOT NULL',
-      [stack.config.router.queuePrefix],
-    );
-    return new Map((rows as { shard: number; owner: string }[]).map((row) => [row.shard, row.owner]));
-  }
+  const leases = () => shardLeases(stack);
 
   it(`${CONVERSATIONS} × ${PER_CONVERSATION} messages: none lost, none stored twice, each sender in order`, {
     timeout: 240_000,
@@ -141,15 +136,3 @@ describe('three routers, a burst, one router killed', () => {
     expect(takeover).toBeLessThan(5_000);
   });
 });
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}

@@ -7,6 +7,8 @@ import { recordFaultResult } from './support/fault-results.js';
 import type { TestClient } from './support/mqtt-client.js';
 import { RouterProcess } from './support/router-process.js';
 import { deleteRouterQueues } from './support/router-queues.js';
+import { until } from './support/sdk.js';
+import { shardLeases } from './support/shard-leases.js';
 import { TestStack } from './support/stack.js';
 
 const DIRECT = [
@@ -87,14 +89,7 @@ describe('several routers: 1 → 4, one removed, one killed, mid-stream', () => 
     await deleteRouterQueues(stack.config).catch(() => {});
   });
 
-  /** shard → the router holding its lease. */
-  async function leases(): Promise<Map<number, string>> {
-    const { rows } = await stack.sql.query(
-      'SELECT shard, owner FROM router_shard_leases WHERE member_group = $1 AND owner IS NOT NULL',
-      [stack.config.router.queuePrefix],
-    );
-    return new Map((rows as { shard: number; owner: string }[]).map((row) => [row.shard, row.owner]));
-  }
+  const leases = () => shardLeases(stack);
 
   /** How many routers hold the shards, once every shard is held (else 0). */
   async function routersHolding(): Promise<number> {
@@ -233,16 +228,4 @@ describe('several routers: 1 → 4, one removed, one killed, mid-stream', () => 
 function routerIdOf(router: RouterProcess): string {
   const line = router.output.split('\n').find((l) => l.includes('consuming shards'));
   return (JSON.parse(line ?? '{}') as { router?: string }).router ?? '';
-}
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
