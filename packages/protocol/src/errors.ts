@@ -35,6 +35,30 @@ export const ERROR_CODES = {
     description:
       "A new group id must contain `group-` (Chat21's group form), so that a group never shares an id, a topic or a conversation with a user.",
   },
+  // Attachments (docs/attachments.md)
+  attachment_not_found: {
+    status: 404,
+    description:
+      'No attachment with this id that the caller may use here: none, another app\'s, another conversation\'s, another sender\'s, or already sent with another message (never told apart).',
+  },
+  attachment_too_large: {
+    status: 413,
+    description: "The upload exceeds the app's attachment size limit (`MERCURIO_ATTACHMENT_MAX_BYTES`).",
+  },
+  attachment_type_not_allowed: {
+    status: 415,
+    description:
+      "The file's type, detected from its bytes (never from its name or the client's word), is not on the app's allow-list (`MERCURIO_ATTACHMENT_TYPES`).",
+  },
+  image_too_large: {
+    status: 413,
+    description:
+      'The image declares more pixels than `MERCURIO_ATTACHMENT_MAX_PIXELS` (checked from its header, before decoding), or cannot be decoded.',
+  },
+  invalid_signature: {
+    status: 403,
+    description: 'The signed file URL was altered, is for another file, or has expired: ask for a new one.',
+  },
   // HTTP API
   unauthorized: {
     status: 401,
