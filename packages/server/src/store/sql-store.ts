@@ -1,4 +1,5 @@
 import { createApiSqlStore } from './api-sql.js';
+import { claimAttachments } from './attachments-sql.js';
 import * as conversations from './conversations-sql.js';
 import { commitGroupChange } from './group-admin-tx-sql.js';
 import * as groups from './groups-sql.js';
@@ -23,9 +24,16 @@ export function createSqlStore(db: SqlDatabase): Store {
   return {
     async recordMessage(message, deliveries, outbox) {
       // Without webhook events the message is one atomic statement; with them, one transaction.
+      // With attachments, they are marked sent in the same transaction (a refusal rolls it back).
       const record = () =>
-        outbox
-          ? db.transaction((tx) => insertMessageWithOutbox(tx, message, deliveries, outbox))
+        outbox || message.attachmentIds?.length
+          ? db.transaction(async (tx) => {
+              const recorded = outbox
+                ? await insertMessageWithOutbox(tx, message, deliveries, outbox)
+                : await insertMessage(tx, message, deliveries);
+              if (!recorded.duplicate) await claimAttachments(tx, message);
+              return recorded;
+            })
           : insertMessage(db, message, deliveries);
       try {
         return await record();

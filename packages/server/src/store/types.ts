@@ -24,6 +24,11 @@ export interface NewMessage {
    * conversation and payload bytes, which finds it again when the message is redelivered or resent.
    */
   contentKey?: string;
+  /**
+   * The attachments this message sends (their `metadata.attachment_id`): marked sent in the
+   * message's own transaction (store/attachments-sql.ts claimAttachments). Not stored on the row.
+   */
+  attachmentIds?: readonly string[];
 }
 
 /** Where to look for an id-less message stored before (RouterStore.findByContent). */
