@@ -19,7 +19,11 @@ export const ERROR_CODES = {
   not_a_member: { status: 403, description: 'The sender is not a member of the group.' },
   not_a_recipient: { status: 403, description: 'Only a recipient of a message may send a receipt for it.' },
   group_not_found: { status: 404, description: 'No group with this id exists in this app.' },
-  message_not_found: { status: 404, description: 'No message with this id exists in this conversation.' },
+  message_not_found: {
+    status: 404,
+    description:
+      'No message with this id exists in this conversation, or the user cannot see it (never told apart).',
+  },
   conversation_not_found: { status: 404, description: 'The user has no conversation with this id.' },
   message_id_conflict: {
     status: 409,
@@ -35,11 +39,34 @@ export const ERROR_CODES = {
     description:
       "A new group id must contain `group-` (Chat21's group form), so that a group never shares an id, a topic or a conversation with a user.",
   },
+  // Changing messages (edit, delete, reactions, replies)
+  not_author: {
+    status: 403,
+    description:
+      "Only a message's author may edit it; only its author, the group's owner or an admin may delete it for everyone.",
+  },
+  message_deleted: {
+    status: 410,
+    description: 'The message was deleted for everyone: it cannot be edited, reacted to or replied to.',
+  },
+  edit_window_expired: {
+    status: 403,
+    description: 'The message is older than the edit window (`MERCURIO_EDIT_WINDOW_SECONDS`).',
+  },
+  invalid_reaction: {
+    status: 400,
+    description: 'A reaction must be exactly one emoji (one grapheme) of at most 32 bytes of UTF-8.',
+  },
+  too_many_reactions: {
+    status: 409,
+    description:
+      'The message has the most distinct reactions allowed (`MERCURIO_REACTIONS_PER_MESSAGE_MAX`), or the user the most reactions on it (`MERCURIO_REACTIONS_PER_USER_MAX`).',
+  },
   // Attachments (docs/attachments.md)
   attachment_not_found: {
     status: 404,
     description:
-      'No attachment with this id that the caller may use here: none, another app\'s, another conversation\'s, another sender\'s, or already sent with another message (never told apart).',
+      "No attachment with this id that the caller may use here: none, another app's, another conversation's, another sender's, or already sent with another message (never told apart).",
   },
   attachment_too_large: {
     status: 413,

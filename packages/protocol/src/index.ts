@@ -2,6 +2,7 @@ export * from './conversation-kind.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './inbox-schemas.js';
+export * from './reactions.js';
 export * from './schemas.js';
 export * from './scopes.js';
 export * from './status.js';

@@ -131,3 +131,57 @@ export interface TypingEvent {
   typing: boolean;
   timestamp: number;
 }
+
+// ——— Issue 15: changing messages (edit, delete, reactions) and replies / mentions ———
+
+/** A user may mention this many users in one message (the router keeps only participants). */
+export const MAX_MENTIONS = 50;
+
+/** `mentions` on a message or an edit: user ids, at most MAX_MENTIONS. */
+export const MentionsSchema = z.array(z.string().min(1).max(128)).max(MAX_MENTIONS);
+
+/** The two optional top-level keys an outgoing message may carry to reply and to mention. */
+export const ReplyAndMentionsSchema = z.looseObject({
+  reply_to: z.string().min(1).max(128).optional(),
+  mentions: MentionsSchema.optional(),
+});
+
+/** `…/messages/<cw>/<message_id>/edit`: the new text, and optionally new attributes, metadata, mentions. */
+export const MessageEditSchema = z.object({
+  text: z.string(),
+  attributes: z.record(z.string(), z.unknown()).nullable().optional(),
+  metadata: z.unknown().optional(),
+  mentions: MentionsSchema.optional(),
+});
+export type MessageEdit = z.infer<typeof MessageEditSchema>;
+
+/** `…/messages/<cw>/<message_id>/delete`: for everyone (the default) or hidden for me only. */
+export const MessageDeleteSchema = z.object({ for: z.enum(['everyone', 'me']).default('everyone') });
+export type MessageDelete = z.infer<typeof MessageDeleteSchema>;
+
+/** `…/messages/<cw>/<message_id>/react`: add or remove one emoji reaction. */
+export const MessageReactSchema = z.object({
+  reaction: z.string(),
+  action: z.enum(['add', 'remove']),
+});
+export type MessageReact = z.infer<typeof MessageReactSchema>;
+
+/** What changed in a `…/<message_id>/clientupdated` event that carries the whole updated copy. */
+export type MessageChange = 'edited' | 'deleted' | 'reactions' | 'hidden';
+
+/** `reactions` on a message: per emoji, how many and the first users (by time). */
+export type ReactionSummary = Record<string, { count: number; users: string[] }>;
+
+/** `quote` on a reply: the replied-to message as it is now (computed when served). */
+export interface MessageQuote {
+  message_id: string;
+  seq: number;
+  sender: string;
+  sender_fullname?: string;
+  /** The first QUOTE_TEXT_LENGTH characters of its text ("" when deleted). */
+  text: string;
+  deleted?: true;
+}
+
+/** A quote's text is cut to this many characters (code points). */
+export const QUOTE_TEXT_LENGTH = 120;

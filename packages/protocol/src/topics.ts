@@ -12,6 +12,10 @@ export type Topic =
   // client -> broker (inbound to the router)
   | { kind: 'outgoing'; app: string; user: string; recipient: string }
   | { kind: 'messageUpdate'; app: string; user: string; conversWith: string; messageId: string }
+  // Mercurio: change a message of the conversation (issue 15), in the user's own namespace
+  | { kind: 'messageEdit'; app: string; user: string; conversWith: string; messageId: string }
+  | { kind: 'messageDelete'; app: string; user: string; conversWith: string; messageId: string }
+  | { kind: 'messageReact'; app: string; user: string; conversWith: string; messageId: string }
   | { kind: 'conversationUpdate'; app: string; user: string; conversWith: string }
   | { kind: 'archive'; app: string; user: string; conversWith: string }
   | { kind: 'unarchive'; app: string; user: string; conversWith: string }
@@ -58,6 +62,9 @@ type Keyword =
   | 'typing'
   | 'errors'
   | 'update'
+  | 'edit'
+  | 'delete'
+  | 'react'
   | 'archive'
   | 'unarchive'
   | 'delivered'
@@ -75,6 +82,9 @@ type Template<K extends TopicKind> = readonly (Keyword | `{${FieldOf<TopicOf<K>>
 export const TOPIC_TEMPLATES = {
   outgoing: ['apps', '{app}', 'outgoing', 'users', '{user}', 'messages', '{recipient}', 'outgoing'],
   messageUpdate: ['apps', '{app}', 'users', '{user}', 'messages', '{conversWith}', '{messageId}', 'update'],
+  messageEdit: ['apps', '{app}', 'users', '{user}', 'messages', '{conversWith}', '{messageId}', 'edit'],
+  messageDelete: ['apps', '{app}', 'users', '{user}', 'messages', '{conversWith}', '{messageId}', 'delete'],
+  messageReact: ['apps', '{app}', 'users', '{user}', 'messages', '{conversWith}', '{messageId}', 'react'],
   conversationUpdate: ['apps', '{app}', 'users', '{user}', 'conversations', '{conversWith}', 'update'],
   archive: ['apps', '{app}', 'users', '{user}', 'conversations', '{conversWith}', 'archive'],
   unarchive: ['apps', '{app}', 'users', '{user}', 'conversations', '{conversWith}', 'unarchive'],
@@ -140,6 +150,9 @@ export const TOPIC_TEMPLATES = {
 export const INBOUND_KINDS: readonly TopicKind[] = [
   'outgoing',
   'messageUpdate',
+  'messageEdit',
+  'messageDelete',
+  'messageReact',
   'conversationUpdate',
   'archive',
   'unarchive',

@@ -25,6 +25,18 @@ const EXAMPLES: [string, Topic][] = [
     { kind: 'messageUpdate', app: 'tilechat', user: 'U1', conversWith: 'U2', messageId: 'm1' },
   ],
   [
+    'apps/tilechat/users/U1/messages/U2/m1/edit',
+    { kind: 'messageEdit', app: 'tilechat', user: 'U1', conversWith: 'U2', messageId: 'm1' },
+  ],
+  [
+    'apps/tilechat/users/U1/messages/U2/m1/delete',
+    { kind: 'messageDelete', app: 'tilechat', user: 'U1', conversWith: 'U2', messageId: 'm1' },
+  ],
+  [
+    'apps/tilechat/users/U1/messages/group-g1/m1/react',
+    { kind: 'messageReact', app: 'tilechat', user: 'U1', conversWith: 'group-g1', messageId: 'm1' },
+  ],
+  [
     'apps/tilechat/users/U1/conversations/U2/update',
     { kind: 'conversationUpdate', app: 'tilechat', user: 'U1', conversWith: 'U2' },
   ],
@@ -90,6 +102,9 @@ const EXAMPLES: [string, Topic][] = [
 const FIELDS: Record<TopicKind, readonly string[]> = {
   outgoing: ['app', 'user', 'recipient'],
   messageUpdate: ['app', 'user', 'conversWith', 'messageId'],
+  messageEdit: ['app', 'user', 'conversWith', 'messageId'],
+  messageDelete: ['app', 'user', 'conversWith', 'messageId'],
+  messageReact: ['app', 'user', 'conversWith', 'messageId'],
   conversationUpdate: ['app', 'user', 'conversWith'],
   archive: ['app', 'user', 'conversWith'],
   unarchive: ['app', 'user', 'conversWith'],
@@ -197,6 +212,9 @@ describe('the topic grammar', () => {
       [
         'outgoing',
         'messageUpdate',
+        'messageEdit',
+        'messageDelete',
+        'messageReact',
         'conversationUpdate',
         'archive',
         'unarchive',
@@ -506,6 +524,8 @@ describe('topicPattern', () => {
     expect(topicPattern('messageUpdate', 'amqp', 'tilechat')).toBe(
       'apps.tilechat.users.*.messages.*.*.update',
     );
+    expect(topicPattern('messageEdit', 'mqtt', 'tilechat')).toBe('apps/tilechat/users/+/messages/+/+/edit');
+    expect(topicPattern('messageReact', 'amqp')).toBe('apps.*.users.*.messages.*.*.react');
   });
 
   it('refuses invalid app ids', () => {

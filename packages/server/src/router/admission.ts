@@ -15,7 +15,10 @@ export async function admit(limits: Pick<AbuseLimits, 'take'>, topic: Topic, bod
 function actionOf(topic: Topic, body: Buffer): LimitedAction | undefined {
   switch (topic.kind) {
     case 'outgoing':
+    case 'messageEdit':
       return 'message';
+    case 'messageDelete':
+    case 'messageReact':
     case 'messageUpdate':
     case 'typing':
     case 'conversationUpdate':

@@ -57,7 +57,13 @@ export function consumerSpecs(app: string | undefined, prefetch: number): Consum
   // watermark that never goes back, typing expires, services' commands are idempotent.
   return [
     // Unknown shapes in the outgoing namespace too: refused with invalid_topic, not dropped unheard.
-    { ...spec('messages', ['outgoing']), wholeOutgoingNamespace: true, sharded: true },
+    // A message's edits, deletions and reactions travel with the messages (the same family and,
+    // in the router, the same conversation order key), so a change never overtakes its message.
+    {
+      ...spec('messages', ['outgoing', 'messageEdit', 'messageDelete', 'messageReact']),
+      wholeOutgoingNamespace: true,
+      sharded: true,
+    },
     spec('receipts', ['messageUpdate']),
     { ...spec('conversations', ['conversationUpdate', 'archive', 'unarchive']), sharded: true },
     { ...spec('presence', ['presence']), sharded: true },
