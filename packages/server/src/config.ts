@@ -5,6 +5,7 @@ import type { HttpSettings, WebAppSettings } from './http/settings.js';
 import type { AbuseLimitSettings } from './limits/settings.js';
 import type { LogLevel } from './logger.js';
 import type { PublicationRelaySettings } from './outbox/publication-relay.js';
+import type { RetentionSettings } from './policies/retention-purge.js';
 import type { RouterSettings, SenderNameSettings } from './router/settings.js';
 import type { ShardSettings } from './router/shard-balancer.js';
 import { POSTGRES_TIMEOUT_DEFAULTS, type PostgresTimeoutSettings } from './store/pg-database.js';
@@ -59,6 +60,8 @@ export interface Config {
   readonly mqttClients: MqttClientLimitSettings;
   /** The outbox of publications (group administration's notifications) and its relay. */
   readonly publications: PublicationRelaySettings;
+  /** The scheduled retention purge (docs/data-policies.md). */
+  readonly retention: RetentionSettings;
 }
 
 /**
@@ -205,6 +208,10 @@ const schema = z.object({
   // Publication relay (outbox/publication-relay.ts): woken after each commit; polls for the rest.
   MERCURIO_PUBLICATION_POLL_MS: int(10, 60_000).default(1000),
   MERCURIO_PUBLICATION_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  // Retention purge (policies/retention-purge.ts): how often, and how much per short transaction.
+  MERCURIO_RETENTION_INTERVAL_MS: int(0, 7 * 86_400_000).default(3_600_000),
+  MERCURIO_RETENTION_BATCH_SIZE: int(1, 100_000).default(1000),
+  MERCURIO_RETENTION_BATCH_PAUSE_MS: int(0, 60_000).default(20),
   // Test hook only (crash tests): the relay never runs, committed notifications stay in the outbox.
   MERCURIO_TEST_HOLD_PUBLICATIONS: z
     .enum(['true', 'false', '1', '0'])
@@ -347,6 +354,12 @@ export function loadConfig(env: Environment): Config {
       retryMaxMs: 30_000,
       app: e.MERCURIO_APP_ID,
       holdForTests: e.MERCURIO_TEST_HOLD_PUBLICATIONS,
+    },
+    retention: {
+      intervalMs: e.MERCURIO_RETENTION_INTERVAL_MS,
+      batchSize: e.MERCURIO_RETENTION_BATCH_SIZE,
+      batchPauseMs: e.MERCURIO_RETENTION_BATCH_PAUSE_MS,
+      app: e.MERCURIO_APP_ID,
     },
   });
 }

@@ -14,6 +14,7 @@ import { type AbuseLimits, RateLimits } from './limits/abuse-limits.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { PublicationRelay } from './outbox/publication-relay.js';
+import { type DataPolicyServices, dataPolicyServices } from './policies/services.js';
 import { Router } from './router/router.js';
 import { SenderNames } from './router/sender-names.js';
 import { ShardBalancer } from './router/shard-balancer.js';
@@ -51,6 +52,8 @@ export interface Engine {
   webhooks: WebhookWorker | undefined;
   /** Publishes the outbox of publications (group administration's notifications) through the bus. */
   publications: PublicationRelay;
+  /** The retention purge (scheduled where the router runs) and the blob remover it shares. */
+  policies: DataPolicyServices;
   http: FastifyInstance | undefined;
   /** Where the HTTP API listens, when it runs. */
   httpUrl: string | undefined;
@@ -111,6 +114,9 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     });
     publications.start();
     cleanup.push(() => publications.stop());
+
+    const policies = dataPolicyServices({ store, log, settings: config.retention });
+    cleanup.push(() => policies.purger.stop());
 
     let router: Router | undefined;
     let shards: ShardBalancer | undefined;
@@ -180,6 +186,8 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         cleanup.push(() => balancer.stop());
         shards = balancer;
       }
+      // Scheduled where messages are written; several routers share an app's purge (an advisory lock).
+      policies.purger.start();
       if (worker) {
         worker.start();
         cleanup.push(() => worker.stop());
@@ -204,6 +212,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         log,
         limits,
         publications,
+        policies,
       });
       bus.inProcess?.attachWebSocket(http.server, '/ws');
       const registry = metrics.registry;
@@ -228,6 +237,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       shards,
       webhooks,
       publications,
+      policies,
       http,
       httpUrl,
       webAppUrl,

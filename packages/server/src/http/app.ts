@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { MercurioError } from '../errors.js';
 import { DEFAULT_PUBLICATION_RELAY_SETTINGS, PublicationRelay } from '../outbox/publication-relay.js';
+import { dataPolicyServices } from '../policies/services.js';
 import { unstorableReason, utf8Text } from '../storable-json.js';
 import { createVerifier, tokenOf } from './auth.js';
 import type { HttpContext, HttpDeps, ZodApp } from './context.js';
@@ -18,6 +19,7 @@ import { messageRoutes } from './routes/messages.js';
 import { metaRoutes } from './routes/meta.js';
 import { presenceRoutes } from './routes/presence.js';
 import { profileRoutes } from './routes/profiles.js';
+import { retentionRoutes } from './routes/retention.js';
 import { searchRoutes } from './routes/search.js';
 import { tokenRoutes } from './routes/tokens.js';
 
@@ -45,6 +47,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     newId: randomUUID,
     ...deps,
     publications: deps.publications ?? ownRelay!,
+    policies: deps.policies ?? dataPolicyServices({ store: deps.store, log: deps.log }),
   };
   const { settings, log } = ctx;
   // Query-string tokens must not reach the access log.
@@ -137,6 +140,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       tokenRoutes(routes, ctx);
       profileRoutes(routes, ctx);
       deadLetterRoutes(routes, ctx);
+      retentionRoutes(routes, ctx);
       if (settings.devLogin) devLoginRoutes(routes, ctx);
     },
     { prefix: settings.basePath },

@@ -13,6 +13,7 @@ import type { Bus } from '../bus/bus.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { PublicationRelay } from '../outbox/publication-relay.js';
+import type { DataPolicyServices } from '../policies/services.js';
 import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { Store } from '../store/store.js';
 import type { HttpSettings } from './settings.js';
@@ -33,6 +34,8 @@ export interface HttpDeps {
    * the app runs a relay of its own on `store` and `bus`, stopped when the app closes.
    */
   publications?: Pick<PublicationRelay, 'flush'>;
+  /** The purge and blob remover of the data-policy routes (the engine's); default: ones of the app's own. */
+  policies?: DataPolicyServices;
   now?: () => number;
   newId?: () => string;
 }

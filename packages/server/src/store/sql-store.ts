@@ -1,6 +1,7 @@
 import { createApiSqlStore } from './api-sql.js';
 import { claimAttachments } from './attachments-sql.js';
 import * as conversations from './conversations-sql.js';
+import { createDataPolicyStore } from './data-policies-sql.js';
 import { commitGroupChange } from './group-admin-tx-sql.js';
 import * as groups from './groups-sql.js';
 import {
@@ -77,6 +78,7 @@ export function createSqlStore(db: SqlDatabase): Store {
     ...createProfileStore(db),
     commitGroupChange: (at, decide) => commitGroupChange(db, at, decide),
     ...createPublicationQueue(db),
+    ...createDataPolicyStore(db),
     close: () => db.close(),
   };
 }

@@ -1,4 +1,5 @@
 import type { ApiStore } from './api-store.js';
+import type { DataPolicyStore } from './data-policy-store.js';
 import type { GroupAdminStore } from './group-admin-store.js';
 import type { ProfileStore } from './profile-store.js';
 import type { PublicationQueue } from './publication-queue.js';
@@ -18,6 +19,8 @@ export interface Store
     ProfileStore,
     // Group administration and the outbox of its publications (the publication relay's queue).
     GroupAdminStore,
-    PublicationQueue {
+    PublicationQueue,
+    // The data owner's policies: retention, holds, erasure, export, audit (docs/data-policies.md).
+    DataPolicyStore {
   close(): Promise<void>;
 }

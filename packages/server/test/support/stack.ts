@@ -158,6 +158,7 @@ export class TestStack {
       limits: router.limits,
       // The engine's relay: it publishes only this app's outbox entries (the test database is shared).
       publications: router.publications,
+      policies: router.policies,
       ...deps,
     });
     this.#apps.push(app);

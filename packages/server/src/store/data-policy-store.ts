@@ -1,0 +1,36 @@
+import type { AuditEntry, StoredAuditEntry } from './audit-sql.js';
+import type { PurgeBatch, PurgeCursor } from './purge-sql.js';
+import type { HoldKind, LegalHold, RetentionPolicy, RetentionScope } from './retention-sql.js';
+
+export type { AuditEntry, StoredAuditEntry } from './audit-sql.js';
+export type { PurgeBatch, PurgeCursor } from './purge-sql.js';
+export type { HoldKind, LegalHold, RetentionPolicy, RetentionScope } from './retention-sql.js';
+
+/**
+ * The data owner's policies (docs/data-policies.md): retention and its purge, legal holds, the
+ * audit log. Used by the purge scheduler, the admin routes and the CLI behind them.
+ */
+export interface DataPolicyStore {
+  setRetention(app: string, scope: RetentionScope, keepDays: number | null, now: number): Promise<void>;
+  clearRetention(app: string, scope: RetentionScope): Promise<boolean>;
+  listRetention(app: string): Promise<RetentionPolicy[]>;
+  setHold(app: string, kind: HoldKind, target: string, reason: string | null, now: number): Promise<void>;
+  releaseHold(app: string, kind: HoldKind, target: string): Promise<boolean>;
+  listHolds(app: string): Promise<LegalHold[]>;
+  /** Apps with a policy that lets messages go (the scheduled purge's round). */
+  appsWithRetention(): Promise<string[]>;
+  /** The oldest moment any of the app's policies lets go of; undefined: nothing ever expires. */
+  loosestCutoff(app: string, now: number): Promise<number | undefined>;
+  purgeBatch(
+    app: string,
+    now: number,
+    cutoff: number,
+    cursor: PurgeCursor | undefined,
+    limit: number,
+  ): Promise<PurgeBatch>;
+  appendAudit(entry: AuditEntry): Promise<void>;
+  listAudit(
+    app: string,
+    page: { limit: number; before?: string | undefined; action?: string | undefined },
+  ): Promise<StoredAuditEntry[]>;
+}

@@ -1,0 +1,194 @@
+import type { SqlDatabase, SqlExecutor } from './sql.js';
+
+const DAY_MS = 86_400_000;
+
+/** Where a purge run has got to in an app's messages: the last row it looked at, oldest first. */
+export interface PurgeCursor {
+  createdAt: number;
+  conversationKey: string;
+  seq: number;
+}
+
+export interface PurgeBatch {
+  /** Rows looked at (expired by the loosest policy); fewer than the batch size: the run is done. */
+  scanned: number;
+  /** Messages deleted, with their ids (their blobs are removed after the commit). */
+  deleted: { conversationKey: string; messageId: string }[];
+  /** Webhook events of the deleted messages, deleted with them (their deliveries cascade). */
+  outboxRows: number;
+  /** Conversation rows whose last message or unread count were brought back in line. */
+  conversationsFixed: number;
+  cursor: PurgeCursor | undefined;
+  /** Another process holds this app's purge: nothing was done. */
+  busy: boolean;
+}
+
+/**
+ * The oldest moment any policy of the app lets go of: rows newer than it are never looked at.
+ * Undefined when every policy says "forever" (or there is none).
+ */
+export async function loosestCutoff(db: SqlExecutor, app: string, now: number): Promise<number | undefined> {
+  const { rows } = await db.query<{ days: number | null }>(
+    'SELECT min(keep_days) AS days FROM retention_policies WHERE app_id = $1 AND keep_days IS NOT NULL',
+    [app],
+  );
+  const days = rows[0]?.days;
+  return days == null ? undefined : now - Number(days) * DAY_MS;
+}
+
+/** Apps with at least one policy that lets messages go. */
+export async function appsWithRetention(db: SqlExecutor): Promise<string[]> {
+  const { rows } = await db.query<{ app_id: string }>(
+    'SELECT DISTINCT app_id FROM retention_policies WHERE keep_days IS NOT NULL ORDER BY app_id',
+  );
+  return rows.map((row) => row.app_id);
+}
+
+/**
+ * One batch: looks at the next `limit` messages older than `cutoff` in (created_at, conversation,
+ * seq) order after `cursor`, keeps those whose own policy (conversation > kind > app) has expired
+ * and that no legal hold covers, and deletes those not locked by someone else (SKIP LOCKED: a row
+ * being edited is left for the next run). The purge of one app runs in one process at a time (an
+ * advisory lock); a busy app is skipped, not waited for.
+ */
+const PURGE_BATCH = `
+WITH scanned AS (
+  SELECT m.conversation_key, m.seq, m.created_at, m.channel_type, m.sender, m.recipient
+  FROM messages m
+  WHERE m.app_id = $1 AND m.created_at < $2
+    AND (m.created_at, m.conversation_key, m.seq) > ($3::bigint, $4::text, $5::bigint)
+  ORDER BY m.created_at, m.conversation_key, m.seq
+  LIMIT $6
+), eligible AS (
+  SELECT s.conversation_key, s.seq
+  FROM scanned s
+  CROSS JOIN LATERAL (
+    SELECT p.keep_days FROM retention_policies p
+    WHERE p.app_id = $1 AND (
+      (p.scope = 'conversation' AND p.conversation_key = s.conversation_key)
+      OR (p.scope = s.channel_type AND p.conversation_key = '')
+      OR (p.scope = 'app' AND p.conversation_key = ''))
+    ORDER BY CASE p.scope WHEN 'conversation' THEN 0 WHEN 'app' THEN 2 ELSE 1 END
+    LIMIT 1
+  ) policy
+  WHERE policy.keep_days IS NOT NULL
+    AND s.created_at < $7::bigint - policy.keep_days::bigint * ${DAY_MS}
+    AND NOT EXISTS (
+      SELECT 1 FROM legal_holds h
+      WHERE h.app_id = $1 AND (
+        (h.kind = 'conversation' AND h.target = s.conversation_key)
+        OR (h.kind = 'user' AND (h.target = s.sender OR (s.channel_type = 'direct' AND h.target = s.recipient)))))
+), locked AS (
+  SELECT m.conversation_key, m.seq FROM messages m
+  WHERE m.app_id = $1 AND (m.conversation_key, m.seq) IN (SELECT conversation_key, seq FROM eligible)
+  ORDER BY m.conversation_key, m.seq
+  FOR UPDATE SKIP LOCKED
+), deleted AS (
+  DELETE FROM messages m USING locked l
+  WHERE m.app_id = $1 AND m.conversation_key = l.conversation_key AND m.seq = l.seq
+  RETURNING m.conversation_key, m.message_id
+)
+SELECT
+  (SELECT count(*) FROM scanned)::int AS scanned,
+  (SELECT row_to_json(t) FROM (
+     SELECT created_at, conversation_key, seq FROM scanned
+     ORDER BY created_at DESC, conversation_key DESC, seq DESC LIMIT 1) t) AS last,
+  (SELECT coalesce(json_agg(json_build_object('k', conversation_key, 'id', message_id)), '[]'::json)
+     FROM deleted) AS deleted`;
+
+/** The webhook events of deleted messages: found by their conversation (ordering key) and id. */
+const PURGE_OUTBOX = `
+WITH gone AS (
+  DELETE FROM webhook_outbox o
+  WHERE o.app_id = $1 AND o.ordering_key = ANY($2::text[]) AND o.payload->>'message_id' = ANY($3::text[])
+  RETURNING 1
+)
+SELECT count(*)::int AS n FROM gone`;
+
+/**
+ * Conversation rows of the touched conversations, made true again: the last message is the newest
+ * one still stored that the owner may see, the unread count no more than what is left unread.
+ * A conversation with nothing left keeps its row (its group membership, its read position) with
+ * no last message.
+ */
+const FIX_CONVERSATIONS = `
+WITH target AS (
+  SELECT c.owner, c.convers_with FROM conversations c
+  WHERE c.app_id = $1 AND c.conversation_key = ANY($2::text[])
+  ORDER BY c.owner, c.convers_with
+  FOR UPDATE
+), fixed AS (
+  SELECT c.owner, c.convers_with,
+    (SELECT m.body FROM messages m
+     WHERE m.app_id = c.app_id AND m.conversation_key = c.conversation_key
+       AND m.seq <= coalesce(c.visible_until_seq, c.last_seq)
+     ORDER BY m.seq DESC LIMIT 1) AS last_message,
+    (SELECT count(*) FROM (
+       SELECT 1 FROM messages m
+       WHERE m.app_id = c.app_id AND m.conversation_key = c.conversation_key
+         AND m.seq > c.read_seq AND m.seq <= coalesce(c.visible_until_seq, c.last_seq) AND m.sender <> c.owner
+       LIMIT c.unread_count) u)::int AS unread
+  FROM conversations c JOIN target t ON c.owner = t.owner AND c.convers_with = t.convers_with
+  WHERE c.app_id = $1
+), updated AS (
+  UPDATE conversations c SET last_message = f.last_message, unread_count = LEAST(c.unread_count, f.unread)
+  FROM fixed f
+  WHERE c.app_id = $1 AND c.owner = f.owner AND c.convers_with = f.convers_with
+    AND (c.last_message IS DISTINCT FROM f.last_message OR c.unread_count > f.unread)
+  RETURNING 1
+)
+SELECT count(*)::int AS n FROM updated`;
+
+export async function purgeBatch(
+  db: SqlDatabase,
+  app: string,
+  now: number,
+  cutoff: number,
+  cursor: PurgeCursor | undefined,
+  limit: number,
+): Promise<PurgeBatch> {
+  return db.transaction(async (tx) => {
+    const lock = await tx.query<{ ok: boolean }>(
+      "SELECT pg_try_advisory_xact_lock(hashtext('mercurio-purge'), hashtext($1)) AS ok",
+      [app],
+    );
+    if (!lock.rows[0]?.ok)
+      return { scanned: 0, deleted: [], outboxRows: 0, conversationsFixed: 0, cursor, busy: true };
+    const { rows } = await tx.query<{
+      scanned: number;
+      last: { created_at: number; conversation_key: string; seq: number } | null;
+      deleted: { k: string; id: string }[];
+    }>(PURGE_BATCH, [
+      app,
+      cutoff,
+      cursor?.createdAt ?? -1,
+      cursor?.conversationKey ?? '',
+      cursor?.seq ?? -1,
+      limit,
+      now,
+    ]);
+    const row = rows[0]!;
+    const deleted = row.deleted.map((d) => ({ conversationKey: d.k, messageId: d.id }));
+    let outboxRows = 0;
+    let conversationsFixed = 0;
+    if (deleted.length > 0) {
+      const keys = [...new Set(deleted.map((d) => d.conversationKey))];
+      const outbox = await tx.query<{ n: number }>(PURGE_OUTBOX, [
+        app,
+        keys,
+        deleted.map((d) => d.messageId),
+      ]);
+      outboxRows = outbox.rows[0]?.n ?? 0;
+      const fixed = await tx.query<{ n: number }>(FIX_CONVERSATIONS, [app, keys]);
+      conversationsFixed = fixed.rows[0]?.n ?? 0;
+    }
+    const last = row.last
+      ? {
+          createdAt: Number(row.last.created_at),
+          conversationKey: row.last.conversation_key,
+          seq: Number(row.last.seq),
+        }
+      : cursor;
+    return { scanned: row.scanned, deleted, outboxRows, conversationsFixed, cursor: last, busy: false };
+  });
+}
