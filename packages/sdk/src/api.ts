@@ -1,4 +1,5 @@
 import type { ConversationView, GroupPayload, MessageCopy, PresenceStatus } from '@mercurio/protocol';
+import { type ChatMessage, checkExtras, type HiddenStub, hiddenStub } from './message-extras.js';
 import type { TokenSource } from './token.js';
 import { checkedMessage, type ReportInvalid } from './validate.js';
 
@@ -28,7 +29,12 @@ export class MercurioApiError extends Error {
 
 export interface HistoryPage {
   /** Oldest first. */
-  messages: MessageCopy[];
+  messages: ChatMessage[];
+  /**
+   * Messages this user deleted for themself: not shown, but their seqs are taken (so a missing
+   * seq is still a gap).
+   */
+  hidden: HiddenStub[];
   /** More exist in the direction asked (older for `before`/no cursor, newer for `after`). */
   hasMore: boolean;
   firstSeq: number | null;
@@ -159,16 +165,44 @@ export class Api {
       'GET',
       `${this.#userPath()}/conversations/${enc(conversWith)}/messages?${query}`,
     );
-    // Checked like live ones: gap fill emits them as `message` events, `history()` hands them to the app.
-    const source = `the history of ${conversWith}`;
+    return this.#page(conversWith, json, `the history of ${conversWith}`);
+  }
+
+  /** The replies to one message, oldest first, paged forward (`after` a seq) like history. */
+  async replies(
+    conversWith: string,
+    messageId: string,
+    page: { after?: number; limit?: number } = {},
+  ): Promise<HistoryPage> {
+    const query = new URLSearchParams();
+    if (page.after !== undefined) query.set('after', String(page.after));
+    if (page.limit !== undefined) query.set('limit', String(page.limit));
+    const json = await this.#request(
+      'GET',
+      `${this.#userPath()}/conversations/${enc(conversWith)}/messages/${enc(messageId)}/replies?${query}`,
+    );
+    return this.#page(conversWith, json, `the replies to ${messageId}`);
+  }
+
+  /** A page of messages, each checked like live ones (gap fill emits them as `message` events). */
+  #page(conversWith: string, json: Envelope, source: string): HistoryPage {
     const rows = Array.isArray(json.result) ? json.result : [];
     if (json.result !== undefined && !Array.isArray(json.result))
       this.#report(`dropped ${source}: its result is not a list`, { cause: json.result });
+    const messages: ChatMessage[] = [];
+    const hidden: HiddenStub[] = [];
+    for (const row of rows) {
+      const stub = hiddenStub(row);
+      if (stub) {
+        hidden.push(stub);
+        continue;
+      }
+      const message = checkedMessage(conversWith, row, { source }, this.#report);
+      if (message) messages.push(checkExtras(message, source, this.#report));
+    }
     return {
-      messages: rows.flatMap((row): MessageCopy[] => {
-        const message = checkedMessage(conversWith, row, { source }, this.#report);
-        return message ? [message] : [];
-      }),
+      messages,
+      hidden,
       hasMore: json.has_more === true,
       firstSeq: typeof json.first_seq === 'number' ? json.first_seq : null,
       lastSeq: typeof json.last_seq === 'number' ? json.last_seq : null,

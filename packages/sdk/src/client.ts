@@ -18,8 +18,18 @@ import {
   type MercurioEvents,
 } from './events.js';
 import { SeqTracker } from './gap-fill.js';
+import { HeldMessages } from './held-messages.js';
 import { InboundDispatch } from './inbound.js';
 import { InboxSync } from './inbox-sync.js';
+import {
+  ActionWaiters,
+  actionTopic,
+  type EditContent,
+  editPayload,
+  type MessageAction,
+} from './message-actions.js';
+import { MessageChanges } from './message-changes.js';
+import type { ChatMessage, MessageChangeKind } from './message-extras.js';
 import type { ConnectOptions, MessageContent, SendOptions } from './options.js';
 import { memoryStorage, Outbox, type OutboxEntry } from './outbox.js';
 import { OutboxSender } from './outbox-sender.js';
@@ -44,6 +54,9 @@ export class MercurioClient {
   readonly #inbound: InboundDispatch;
   readonly #connection: Connection;
   readonly #newId: () => string;
+  readonly #held: HeldMessages;
+  readonly #waiters = new ActionWaiters();
+  readonly #actionTimeoutMs: number;
   #state: ConnectionState = 'disconnected';
 
   constructor(options: ConnectOptions) {
@@ -68,6 +81,12 @@ export class MercurioClient {
     this.#outbox = new Outbox(options.storage ?? memoryStorage());
     this.#sender = new OutboxSender(this.#outbox, () => this.#connection.client, this.#emitter);
     const api = this.#api;
+    this.#held = new HeldMessages(options.heldMessagesPerConversation);
+    this.#actionTimeoutMs = options.actionTimeoutMs ?? 30_000;
+    // A refusal names the refused topic: an edit, delete or reaction waiting on it hears of it.
+    this.#emitter.on('error', (error) => {
+      if (error.topic !== undefined) this.#waiters.refused(error.topic, error.code, error.message);
+    });
     const pageSize = options.gapFillPageSize ?? 100;
     this.#sync = new InboxSync({
       emitter: this.#emitter,
@@ -77,9 +96,11 @@ export class MercurioClient {
         api &&
         ((conversWith, after, seen) => api.history(conversWith, { after, limit: pageSize, minSeq: seen })),
       gapHoldMs: options.gapHoldMs ?? 1000,
+      admit: (conversWith, message) => this.#held.admit(conversWith, message),
       error: (code, message, extra) => this.#error(code, message, extra),
     });
-    this.#inbound = new InboundDispatch(this.#emitter, this.#sync, report);
+    const changes = new MessageChanges(this.#emitter, this.#held, this.#waiters, report);
+    this.#inbound = new InboundDispatch(this.#emitter, this.#sync, report, changes);
     const presence = this.#topic({ kind: 'presence', app: appId, user: userId, clientId: this.clientId });
     this.#connection = new Connection({
       endpoint: options.endpoint,
@@ -182,6 +203,70 @@ export class MercurioClient {
     return this.sendMessage(groupId, content, { ...options, group: options.group ?? true });
   }
 
+  /**
+   * A message to a conversation, optionally replying to an earlier message of it (`replyTo`) and
+   * mentioning users (`mentions`, user ids); otherwise `sendMessage`.
+   */
+  send(
+    conversWith: string,
+    content: { text: string } & Omit<SendOptions, 'messageId'> & { messageId?: string },
+  ): Promise<{ message_id: string }> {
+    const { text, ...options } = content;
+    return this.sendMessage(conversWith, text, options);
+  }
+
+  /**
+   * Edits a message this user sent. Resolves with the message as edited (the held object,
+   * updated in place) once the server applied it; rejects with a `MercurioActionError` carrying
+   * the server's code when it refuses (`not_author`, `message_not_found`, `message_deleted`,
+   * `edit_window_expired`, `invalid_payload`). Waits in the outbox while offline.
+   */
+  editMessage(
+    conversWith: string,
+    messageId: string,
+    content: EditContent | string,
+  ): Promise<ChatMessage | undefined> {
+    return this.#action(conversWith, messageId, 'edit', editPayload(content), 'edited');
+  }
+
+  /**
+   * Deletes a message: for everyone (the author; a group's owner) it becomes a tombstone for
+   * every party; for me it is hidden from this user's timeline only. Settles like `editMessage`.
+   */
+  deleteMessage(
+    conversWith: string,
+    messageId: string,
+    options: { for?: 'everyone' | 'me' } = {},
+  ): Promise<ChatMessage | undefined> {
+    const scope = options.for ?? 'everyone';
+    return this.#action(
+      conversWith,
+      messageId,
+      'delete',
+      { for: scope },
+      scope === 'me' ? 'hidden' : 'deleted',
+    );
+  }
+
+  /**
+   * Adds this user's reaction (one emoji) to a message; adding it twice is one reaction.
+   * Resolves with the message and its new counts; rejects (`invalid_reaction`,
+   * `too_many_reactions`, `message_not_found`, `message_deleted`) like `editMessage`.
+   */
+  react(conversWith: string, messageId: string, emoji: string): Promise<ChatMessage | undefined> {
+    return this.#action(conversWith, messageId, 'react', { reaction: emoji, action: 'add' }, 'reactions');
+  }
+
+  /** Removes this user's reaction from a message (removing one not there changes nothing). */
+  unreact(conversWith: string, messageId: string, emoji: string): Promise<ChatMessage | undefined> {
+    return this.#action(conversWith, messageId, 'react', { reaction: emoji, action: 'remove' }, 'reactions');
+  }
+
+  /** The message with that id as the client holds it (handed over earlier, kept up to date), if it does. */
+  heldMessage(conversWith: string, messageId: string): ChatMessage | undefined {
+    return this.#held.get(conversWith, messageId);
+  }
+
   /** Marks the conversation read (unread count 0, watermark to its last message). */
   markRead(conversWith: string): Promise<void> {
     return this.#command({ kind: 'conversationUpdate', conversWith }, { is_new: false });
@@ -221,9 +306,18 @@ export class MercurioClient {
   ): Promise<HistoryPage> {
     const result = await this.#requireApi().history(conversWith, page);
     // A conversation the app looked at is one whose gaps are filled after a reconnect.
-    const newest = result.messages[result.messages.length - 1];
-    if (page.before === undefined && newest) this.#tracker.track(conversWith, newest.seq);
-    return result;
+    const newest = Math.max(0, ...result.messages.map((m) => m.seq), ...result.hidden.map((m) => m.seq));
+    if (page.before === undefined && newest > 0) this.#tracker.track(conversWith, newest);
+    return this.#hold(conversWith, result);
+  }
+
+  /** The replies to a message, oldest first, paged forward from `after` (a seq). */
+  async replies(
+    conversWith: string,
+    messageId: string,
+    page: { after?: number; limit?: number } = {},
+  ): Promise<HistoryPage> {
+    return this.#hold(conversWith, await this.#requireApi().replies(conversWith, messageId, page));
   }
 
   conversations(
@@ -291,6 +385,7 @@ export class MercurioClient {
       client.publishAsync(presence, JSON.stringify({ disconnected: true }), { qos: 1 }).then(() => undefined),
     );
     this.#outbox.abandon(new Error(CLOSED));
+    this.#waiters.abandon(new Error(CLOSED));
     this.#sync.release();
     this.#setState('disconnected');
   }
@@ -318,6 +413,33 @@ export class MercurioClient {
 
   #error(code: string, message: string, extra: Partial<MercurioEvents['error']> = {}): void {
     this.#emitter.emit('error', { code, message, timestamp: Date.now(), ...extra });
+  }
+
+  /** Messages of a page handed to the app are held, so that later changes update them in place. */
+  #hold(conversWith: string, page: HistoryPage): HistoryPage {
+    const messages = page.messages.flatMap((message) => {
+      const held = this.#held.admit(conversWith, message);
+      return held ? [held] : [];
+    });
+    return { ...page, messages };
+  }
+
+  /** Publishes an action on a message and settles with the server's answer (see `editMessage`). */
+  async #action(
+    conversWith: string,
+    messageId: string,
+    action: MessageAction,
+    payload: Record<string, unknown>,
+    answer: MessageChangeKind,
+  ): Promise<ChatMessage | undefined> {
+    const topic = actionTopic(this.appId, this.userId, conversWith, messageId, action);
+    const waiting = this.#waiters.wait(conversWith, messageId, answer, topic);
+    // Once the broker has it, the answer is due: the clock starts then (not while offline).
+    this.#sender.send(this.#newId(), topic, payload).then(
+      () => waiting.startClock(this.#actionTimeoutMs),
+      () => undefined, // closed: the waiters were abandoned with the same reason
+    );
+    return waiting.settled;
   }
 
   async #command(

@@ -2,11 +2,11 @@ import type {
   ConversationKind,
   ConversationView,
   GroupPayload,
-  MessageCopy,
   MessageUpdatedEvent,
   PresenceEvent,
   TypingEvent,
 } from '@mercurio/protocol';
+import type { ChatMessage, MessageChangeKind } from './message-extras.js';
 
 /** Connection states; `unauthorized` is final until the app supplies a new token (`reconnect`). */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'unauthorized';
@@ -29,13 +29,35 @@ export interface MessageAdded {
    * id; an app keys conversations by (kind, conversWith) so that one can never turn into the other.
    */
   kind: ConversationKind;
-  message: MessageCopy;
+  /** Held by the client: later changes (`messageChanged`) update this very object. */
+  message: ChatMessage;
   source: MessageSource;
 }
 
 export interface MessageUpdated extends Partial<MessageUpdatedEvent> {
   conversWith: string;
   message_id: string;
+}
+
+/**
+ * A message changed after it was sent: `edited`, `deleted` (for everyone: now a tombstone),
+ * `reactions` (counts changed), or `hidden` (deleted for this user only: remove it from view).
+ */
+export interface MessageChanged {
+  conversWith: string;
+  kind: ConversationKind;
+  change: MessageChangeKind;
+  messageId: string;
+  /** `hidden` says the message's seq (it keeps its place in the conversation's numbering). */
+  seq?: number;
+  /**
+   * The message as it is now: the very object the client handed over earlier (`message` event,
+   * `history()`), updated in place, or the server's copy when the client held none. For `hidden`
+   * the object the client held, if any (it holds it no more).
+   */
+  message: ChatMessage | undefined;
+  /** Held replies whose quote of this message changed with it (updated in place too). */
+  replies: ChatMessage[];
 }
 
 /** `…/conversations/<cw>/clientupdated`: `{is_new, unread_count, read_seq}` (and whatever else came). */
@@ -74,6 +96,7 @@ export interface MercurioErrorEvent {
 export interface MercurioEvents {
   message: MessageAdded;
   messageUpdated: MessageUpdated;
+  messageChanged: MessageChanged;
   conversationAdded: ConversationChange;
   conversationUpdated: ConversationUpdated;
   conversationRemoved: ConversationChange;

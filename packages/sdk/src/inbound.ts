@@ -2,6 +2,8 @@ import { parseTopic } from '@mercurio/protocol';
 import type { Emitter } from './events.js';
 import { emitInboxEvent } from './inbox-events.js';
 import type { InboxSync } from './inbox-sync.js';
+import type { MessageChanges } from './message-changes.js';
+import { checkExtras } from './message-extras.js';
 import { checkedMessage, isObject, type ReportInvalid } from './validate.js';
 
 /**
@@ -14,11 +16,13 @@ export class InboundDispatch {
   readonly #emitter: Emitter;
   readonly #sync: InboxSync;
   readonly #report: ReportInvalid;
+  readonly #changes: MessageChanges;
 
-  constructor(emitter: Emitter, sync: InboxSync, report: ReportInvalid) {
+  constructor(emitter: Emitter, sync: InboxSync, report: ReportInvalid, changes: MessageChanges) {
     this.#emitter = emitter;
     this.#sync = sync;
     this.#report = report;
+    this.#changes = changes;
   }
 
   receive(topicText: string, raw: Uint8Array): void {
@@ -36,11 +40,17 @@ export class InboundDispatch {
       return;
     }
     const topic = parsed.topic;
+    // A change (edit, delete, reactions) rides on the receipt topic; a plain receipt goes on below.
+    if (
+      topic.kind === 'messageUpdated' &&
+      this.#changes.receive(topic.conversWith, topic.messageId, payload, topicText)
+    )
+      return;
     if (topic.kind !== 'messageAdded') {
       emitInboxEvent(this.#emitter, topic, payload, topicText, this.#report);
       return;
     }
     const message = checkedMessage(topic.conversWith, payload, { topic: topicText }, this.#report);
-    if (message) this.#sync.receive(topic.conversWith, message);
+    if (message) this.#sync.receive(topic.conversWith, checkExtras(message, topicText, this.#report));
   }
 }

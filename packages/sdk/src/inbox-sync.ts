@@ -17,6 +17,11 @@ export interface InboxSyncOptions {
   fetchPage: FetchPage | undefined;
   /** How long a live message past a gap waits for the missing ones (see LiveOrder). */
   gapHoldMs: number;
+  /**
+   * The object to hand the app for a message (the held one, with any change that came before
+   * it), or undefined when it was hidden for this user meanwhile.
+   */
+  admit?(conversWith: string, message: MessageCopy): MessageCopy | undefined;
   error(code: string, message: string, extra: Partial<MercurioEvents['error']>): void;
 }
 
@@ -113,8 +118,10 @@ export class InboxSync {
   #deliver(conversWith: string, message: MessageCopy, source: MessageSource): boolean {
     if (!this.#options.dedupe.first(message.message_id)) return false;
     this.#options.tracker.observe(conversWith, message.seq);
-    const kind = conversationKindOf(message.channel_type, conversWith);
-    this.#options.emitter.emit('message', { conversWith, kind, message, source });
+    const admitted = this.#options.admit ? this.#options.admit(conversWith, message) : message;
+    if (!admitted) return false;
+    const kind = conversationKindOf(admitted.channel_type, conversWith);
+    this.#options.emitter.emit('message', { conversWith, kind, message: admitted, source });
     return true;
   }
 }

@@ -40,6 +40,13 @@ export interface ConnectOptions {
   gapFillPageSize?: number;
   /** How many message ids are remembered for deduplication. */
   dedupeCapacity?: number;
+  /** How many of each conversation's latest messages the client holds, to update them in place on a change. */
+  heldMessagesPerConversation?: number;
+  /**
+   * How long an edit, delete or reaction waits for the server's answer once the broker has it,
+   * before its promise rejects with `no_answer` (it may still be applied). Default 30 000 ms.
+   */
+  actionTimeoutMs?: number;
   /** Makes message ids (UUIDs); defaults to `crypto.randomUUID`. */
   newId?: () => string;
 }
@@ -58,4 +65,8 @@ export interface SendOptions {
   senderFullname?: string;
   recipientFullname?: string;
   attributes?: Record<string, unknown>;
+  /** The id of an earlier message of the same conversation this one answers (`reply_to`). */
+  replyTo?: string;
+  /** User ids this message mentions (the server keeps the conversation's participants only). */
+  mentions?: readonly string[];
 }

@@ -21,6 +21,8 @@ export function outgoingPayload(
   if (options.senderFullname !== undefined) payload.sender_fullname = options.senderFullname;
   if (options.recipientFullname !== undefined) payload.recipient_fullname = options.recipientFullname;
   if (options.attributes !== undefined) payload.attributes = options.attributes;
+  if (options.replyTo !== undefined) payload.reply_to = options.replyTo;
+  if (options.mentions !== undefined) payload.mentions = [...options.mentions];
   if (typeof options.group === 'object') {
     const members = Object.fromEntries(options.group.members.map((member) => [member, 1]));
     payload.group = {

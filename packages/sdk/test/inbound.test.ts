@@ -4,8 +4,11 @@ import { Api, type FetchLike } from '../src/api.js';
 import { Dedupe } from '../src/dedupe.js';
 import { Emitter, type EventName, type MercurioEvents } from '../src/events.js';
 import { SeqTracker } from '../src/gap-fill.js';
+import { HeldMessages } from '../src/held-messages.js';
 import { InboundDispatch } from '../src/inbound.js';
 import { InboxSync } from '../src/inbox-sync.js';
+import { ActionWaiters } from '../src/message-actions.js';
+import { MessageChanges } from '../src/message-changes.js';
 import { TokenSource } from '../src/token.js';
 import type { ReportInvalid } from '../src/validate.js';
 
@@ -193,7 +196,8 @@ function harness() {
     gapHoldMs: 1000,
     error: () => undefined,
   });
-  const inbound = new InboundDispatch(emitter, sync, report);
+  const changes = new MessageChanges(emitter, new HeldMessages(), new ActionWaiters(), report);
+  const inbound = new InboundDispatch(emitter, sync, report, changes);
   const receive = (topic: string, payload: unknown) =>
     inbound.receive(
       topic,

@@ -29,6 +29,7 @@ function harness(history?: (after: number) => number[]) {
         const seqs = history(after);
         return {
           messages: seqs.map(copy),
+          hidden: [],
           hasMore: false,
           firstSeq: seqs[0] ?? null,
           lastSeq: seqs.at(-1) ?? null,

@@ -26,6 +26,7 @@ describe('SeqTracker', () => {
       const seqs = after === 2 ? [3, 4] : after === 4 ? [5] : [];
       return {
         messages: seqs.map((seq) => ({ seq, message_id: `m${seq}` }) as never),
+        hidden: [],
         hasMore: after === 2,
         firstSeq: seqs[0] ?? null,
         lastSeq: seqs[seqs.length - 1] ?? null,
