@@ -118,6 +118,18 @@ export async function historyScenario(t: Target, scale: Scale): Promise<void> {
         user: () => ME,
       },
       {
+        measure: 'search_every',
+        label: `search a word in every one of the ${total} messages, as the user who sees them all`,
+        url: () => `${base}/v1/apps/${APP}/users/${ME}/search?q=ordinary&limit=20`,
+        user: () => ME,
+      },
+      {
+        measure: 'search_peer_common',
+        label: 'search a word in 10% of the messages, as a user in one conversation',
+        url: (n) => `${base}/v1/apps/${APP}/users/${peer(n * 37)}/search?q=c${n % 10}&limit=20`,
+        user: (n) => peer(n * 37),
+      },
+      {
         measure: 'search_peer',
         label: 'search a word in 0.1% of the messages, as a user in one conversation',
         url: (n) => `${base}/v1/apps/${APP}/users/${peer(n * 37)}/search?q=w${(n * 13) % 1000}&limit=20`,

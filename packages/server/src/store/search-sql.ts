@@ -11,6 +11,27 @@ export const LESS_THAN = '\u0003';
 export const GREATER_THAN = '\u0004';
 
 /**
+ * How search bounds its work (docs/api.md, "Full-text search"). Ranking every match of a common
+ * word reads every matching row: a word in 10% of 1M messages is 100k rows and ~1 s, and even the
+ * word index alone takes ~150 ms to list 100k entries.
+ * - A user who can see at most `scanRows` messages: the planner's choice (it reads a few
+ *   conversations by their key, or a rare word's entries in the word index).
+ * - Anyone else: first the app's newest `windowRows` messages, matched row by row (they sit
+ *   together on disk; the cost is bounded by the window, whatever the word). A window holding at
+ *   least a page of the user's matches is what is ranked: a common word ranks its newest matches.
+ *   Otherwise the word is rare (fewer than a page per window) and all history is ranked through
+ *   the word index, whose entries for such a word are few.
+ */
+export interface SearchBounds {
+  scanRows: number;
+  windowRows: number;
+}
+
+export const SEARCH_BOUNDS: SearchBounds = { scanRows: 2_000, windowRows: 10_000 };
+
+type HitRow = MessageRow & { convers_with: string; rank: number; snippet: string };
+
+/**
  * Full-text search over the messages `user` can see: those of conversations they have a row for
  * (up to the moment they left a group), minus messages hidden from them. Ranked by ts_rank, then
  * newest first; ts_headline (the expensive part) runs on the returned page only.
@@ -20,18 +41,76 @@ export async function searchMessages(
   app: string,
   user: string,
   query: SearchQuery,
+  bounds: SearchBounds = SEARCH_BOUNDS,
 ): Promise<SearchHit[]> {
+  const visible = await visibleMessages(db, app, user, query.conversWith);
+  if (visible > bounds.scanRows) {
+    const since = await windowStart(db, app, bounds.windowRows);
+    if (since !== undefined) {
+      const recent = await rankedHits(db, app, user, query, { rowByRow: true, since });
+      if (recent.length >= query.limit) return toHits(recent);
+    }
+  }
+  return toHits(await rankedHits(db, app, user, query, { rowByRow: false }));
+}
+
+/** An upper bound of how many messages the user can see (each conversation's last seq). */
+async function visibleMessages(
+  db: SqlExecutor,
+  app: string,
+  user: string,
+  conversWith: string | undefined,
+): Promise<number> {
+  const { rows } = await db.query<{ messages: string | number }>(
+    `SELECT coalesce(sum(coalesce(visible_until_seq, last_seq)), 0) AS messages FROM conversations
+     WHERE app_id = $1 AND owner = $2 AND ($3::text IS NULL OR convers_with = $3::text)`,
+    [app, user, conversWith ?? null],
+    'search-visible',
+  );
+  return Number(rows[0]?.messages ?? 0);
+}
+
+/** The creation time of the app's `rows`-th newest message; undefined when it has fewer. */
+async function windowStart(db: SqlExecutor, app: string, rows: number): Promise<number | undefined> {
+  const result = await db.query<{ created_at: string | number }>(
+    `SELECT created_at FROM messages WHERE app_id = $1 ORDER BY created_at DESC OFFSET $2 LIMIT 1`,
+    [app, rows - 1],
+    'search-window',
+  );
+  const row = result.rows[0];
+  return row === undefined ? undefined : Number(row.created_at);
+}
+
+interface Plan {
+  /**
+   * Match row by row: `ts_match_vq` is the `@@` operator as a function, which the word index does
+   * not serve, so the window is read through the time index instead of listing every match.
+   */
+  rowByRow: boolean;
+  /** Only messages created at or after this time. */
+  since?: number;
+}
+
+async function rankedHits(
+  db: SqlExecutor,
+  app: string,
+  user: string,
+  query: SearchQuery,
+  plan: Plan,
+): Promise<HitRow[]> {
   const columns = MESSAGE_COLUMNS.split(', ')
     .map((column) => `m.${column}`)
     .join(', ');
-  const { rows } = await db.query<MessageRow & { convers_with: string; rank: number; snippet: string }>(
+  const match = plan.rowByRow ? 'ts_match_vq(m.search_vector, q.query)' : 'm.search_vector @@ q.query';
+  const { rows } = await db.query<HitRow>(
     `WITH q AS (SELECT websearch_to_tsquery('simple', $3) AS query),
      hits AS (
        SELECT ${columns}, c.convers_with, ts_rank(m.search_vector, q.query) AS rank
        FROM q, conversations c
        JOIN messages m ON m.app_id = c.app_id AND m.conversation_key = c.conversation_key
        WHERE c.app_id = $1 AND c.owner = $2 AND ($4::text IS NULL OR c.convers_with = $4::text)
-         AND m.search_vector @@ q.query
+         AND ${match}
+         AND ($6::bigint IS NULL OR m.created_at >= $6::bigint)
          AND (c.visible_until_seq IS NULL OR m.seq <= c.visible_until_seq)
          AND (m.body->'attributes'->>'hiddenFor') IS DISTINCT FROM $2
        ORDER BY rank DESC, m.created_at DESC, m.seq DESC
@@ -40,8 +119,12 @@ export async function searchMessages(
          translate(translate(coalesce(hits.text, ''), E'\\x01\\x02\\x03\\x04', ''), '<>', E'\\x03\\x04'), q.query,
          'StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=35, MinWords=15') AS snippet
      FROM hits, q ORDER BY hits.rank DESC, hits.created_at DESC, hits.seq DESC`,
-    [app, user, query.text, query.conversWith ?? null, query.limit],
+    [app, user, query.text, query.conversWith ?? null, query.limit, plan.since ?? null],
   );
+  return rows;
+}
+
+function toHits(rows: HitRow[]): SearchHit[] {
   return rows.map((row) => ({
     message: toMessage(row),
     conversWith: row.convers_with,
