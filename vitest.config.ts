@@ -57,7 +57,11 @@ export default defineConfig({
           isolate: false,
           include: ['packages/server/test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, CLUSTER_TESTS, ...FAULT_TESTS],
-          globalSetup: ['packages/server/test/support/global-services.ts'],
+          // The shared RabbitMQ + PostgreSQL, and an S3-compatible server for the attachment tests.
+          globalSetup: [
+            'packages/server/test/support/global-services.ts',
+            'packages/server/test/support/global-s3.ts',
+          ],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

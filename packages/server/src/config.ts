@@ -1,9 +1,16 @@
+import { join } from 'node:path';
 import { checkAppId } from '@mercurio/protocol';
 import { z } from 'zod';
+import {
+  type AttachmentLimits,
+  type AttachmentSettings,
+  DEFAULT_ATTACHMENT_TYPES,
+} from './attachments/settings.js';
 import { ConfigError } from './errors.js';
 import type { HttpSettings, WebAppSettings } from './http/settings.js';
 import type { AbuseLimitSettings } from './limits/settings.js';
 import type { LogLevel } from './logger.js';
+import type { MessageActionSettings } from './message-actions/settings.js';
 import type { PublicationRelaySettings } from './outbox/publication-relay.js';
 import type { RetentionSettings } from './policies/retention-purge.js';
 import type { RouterSettings, SenderNameSettings } from './router/settings.js';
@@ -60,8 +67,12 @@ export interface Config {
   readonly mqttClients: MqttClientLimitSettings;
   /** The outbox of publications (group administration's notifications) and its relay. */
   readonly publications: PublicationRelaySettings;
+  /** Editing, deleting and reacting to messages (issue 15). */
+  readonly messageActions: MessageActionSettings;
   /** The scheduled retention purge (docs/data-policies.md). */
   readonly retention: RetentionSettings;
+  /** Uploads, the blob store, image processing and signed file URLs (docs/attachments.md). */
+  readonly attachments: AttachmentSettings;
 }
 
 /**
@@ -208,10 +219,36 @@ const schema = z.object({
   // Publication relay (outbox/publication-relay.ts): woken after each commit; polls for the rest.
   MERCURIO_PUBLICATION_POLL_MS: int(10, 60_000).default(1000),
   MERCURIO_PUBLICATION_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  // Changing messages (message-actions/): the edit window (0: none) and the reaction limits.
+  MERCURIO_EDIT_WINDOW_SECONDS: int(0, 10 * 365 * 86_400).default(0),
+  MERCURIO_REACTIONS_PER_MESSAGE_MAX: int(1, 1000).default(50),
+  MERCURIO_REACTIONS_PER_USER_MAX: int(1, 1000).default(10),
   // Retention purge (policies/retention-purge.ts): how often, and how much per short transaction.
   MERCURIO_RETENTION_INTERVAL_MS: int(0, 7 * 86_400_000).default(3_600_000),
   MERCURIO_RETENTION_BATCH_SIZE: int(1, 100_000).default(1000),
   MERCURIO_RETENTION_BATCH_PAUSE_MS: int(0, 60_000).default(20),
+  // Attachments (docs/attachments.md): the blob store, limits per app, images, signed URLs, orphans.
+  MERCURIO_BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
+  MERCURIO_BLOB_DIR: z.string().min(1).optional(),
+  MERCURIO_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  MERCURIO_S3_REGION: z.string().min(1).default('us-east-1'),
+  MERCURIO_S3_BUCKET: z.string().min(1).optional(),
+  MERCURIO_S3_PREFIX: z.string().default(''),
+  MERCURIO_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  MERCURIO_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  MERCURIO_S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((value) => value === 'true' || value === '1'),
+  MERCURIO_ATTACHMENT_MAX_BYTES: int(1, 5 * 1024 ** 3).default(25 * 1024 * 1024),
+  MERCURIO_ATTACHMENT_TYPES: z.string().optional(),
+  MERCURIO_ATTACHMENT_APPS: z.string().optional(),
+  MERCURIO_ATTACHMENT_MAX_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  MERCURIO_ATTACHMENT_THUMBNAIL_SIZE: int(16, 2048).default(320),
+  MERCURIO_ATTACHMENT_URL_TTL_SECONDS: int(5, 7 * 24 * 3600).default(300),
+  MERCURIO_ATTACHMENT_ORPHAN_SECONDS: int(1, 365 * 24 * 3600).default(24 * 3600),
+  MERCURIO_ATTACHMENT_SWEEP_SECONDS: int(1, 24 * 3600).default(300),
+  MERCURIO_ATTACHMENT_BASE_URL: z.string().min(1).optional(),
   // Test hook only (crash tests): the relay never runs, committed notifications stay in the outbox.
   MERCURIO_TEST_HOLD_PUBLICATIONS: z
     .enum(['true', 'false', '1', '0'])
@@ -355,13 +392,113 @@ export function loadConfig(env: Environment): Config {
       app: e.MERCURIO_APP_ID,
       holdForTests: e.MERCURIO_TEST_HOLD_PUBLICATIONS,
     },
+    messageActions: {
+      editWindowSeconds: e.MERCURIO_EDIT_WINDOW_SECONDS,
+      reactionsPerMessageMax: e.MERCURIO_REACTIONS_PER_MESSAGE_MAX,
+      reactionsPerUserMax: e.MERCURIO_REACTIONS_PER_USER_MAX,
+      maxMessageBytes: e.MERCURIO_MAX_PAYLOAD_BYTES,
+    },
     retention: {
       intervalMs: e.MERCURIO_RETENTION_INTERVAL_MS,
       batchSize: e.MERCURIO_RETENTION_BATCH_SIZE,
       batchPauseMs: e.MERCURIO_RETENTION_BATCH_PAUSE_MS,
       app: e.MERCURIO_APP_ID,
     },
+    attachments: attachmentSettings(e),
   });
+}
+
+/** A comma-separated list of MIME types (`type/subtype`). */
+function typeList(setting: string, value: string): string[] {
+  const types = value
+    .split(',')
+    .map((type) => type.trim().toLowerCase())
+    .filter((type) => type !== '');
+  const bad = types.find((type) => !/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/.test(type));
+  if (bad !== undefined) throw new ConfigError(`${setting} has an invalid MIME type: ${bad}`);
+  return types;
+}
+
+const AppLimitsSchema = z.record(
+  z.string(),
+  z.strictObject({
+    max_bytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(5 * 1024 ** 3)
+      .optional(),
+    types: z.array(z.string()).optional(),
+  }),
+);
+
+/** MERCURIO_ATTACHMENT_APPS: `{"<app>": {"max_bytes"?, "types"?}}`, each app's own limits. */
+function perAppLimits(
+  value: string | undefined,
+  defaults: AttachmentLimits,
+): Record<string, AttachmentLimits> {
+  const perApp: Record<string, AttachmentLimits> = {};
+  if (value === undefined || value.trim() === '') return perApp;
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    throw new ConfigError(
+      'MERCURIO_ATTACHMENT_APPS must be a JSON object {"<app>": {"max_bytes"?, "types"?}}',
+    );
+  }
+  const parsed = AppLimitsSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`MERCURIO_ATTACHMENT_APPS ${issue.path.join('.')}: ${issue.message}`);
+  }
+  for (const [app, limits] of Object.entries(parsed.data)) {
+    perApp[app] = {
+      maxBytes: limits.max_bytes ?? defaults.maxBytes,
+      types: limits.types
+        ? typeList(`MERCURIO_ATTACHMENT_APPS.${app}.types`, limits.types.join(','))
+        : defaults.types,
+    };
+  }
+  return perApp;
+}
+
+function attachmentSettings(e: z.infer<typeof schema>): AttachmentSettings {
+  const defaults: AttachmentLimits = {
+    maxBytes: e.MERCURIO_ATTACHMENT_MAX_BYTES,
+    types:
+      e.MERCURIO_ATTACHMENT_TYPES === undefined
+        ? DEFAULT_ATTACHMENT_TYPES
+        : typeList('MERCURIO_ATTACHMENT_TYPES', e.MERCURIO_ATTACHMENT_TYPES),
+  };
+  if (e.MERCURIO_BLOB_STORE === 's3' && e.MERCURIO_S3_BUCKET === undefined) {
+    throw new ConfigError('MERCURIO_S3_BUCKET is required when MERCURIO_BLOB_STORE=s3');
+  }
+  const dataDir = e.MERCURIO_DATA_DIR;
+  return {
+    blobStore:
+      e.MERCURIO_BLOB_STORE === 's3'
+        ? {
+            kind: 's3',
+            endpoint: e.MERCURIO_S3_ENDPOINT,
+            region: e.MERCURIO_S3_REGION,
+            bucket: e.MERCURIO_S3_BUCKET!,
+            prefix: e.MERCURIO_S3_PREFIX,
+            accessKeyId: e.MERCURIO_S3_ACCESS_KEY_ID,
+            secretAccessKey: e.MERCURIO_S3_SECRET_ACCESS_KEY,
+            forcePathStyle: e.MERCURIO_S3_FORCE_PATH_STYLE,
+          }
+        : { kind: 'fs', root: e.MERCURIO_BLOB_DIR ?? join(dataDir, 'blobs') },
+    defaults,
+    perApp: perAppLimits(e.MERCURIO_ATTACHMENT_APPS, defaults),
+    maxPixels: e.MERCURIO_ATTACHMENT_MAX_PIXELS,
+    thumbnailSize: e.MERCURIO_ATTACHMENT_THUMBNAIL_SIZE,
+    urlTtlSeconds: e.MERCURIO_ATTACHMENT_URL_TTL_SECONDS,
+    orphanSeconds: e.MERCURIO_ATTACHMENT_ORPHAN_SECONDS,
+    sweepSeconds: e.MERCURIO_ATTACHMENT_SWEEP_SECONDS,
+    stagingDir: join(dataDir, 'uploads'),
+    publicBaseUrl: (e.MERCURIO_ATTACHMENT_BASE_URL ?? e.MERCURIO_HTTP_BASE_PATH).replace(/\/+$/, ''),
+  };
 }
 
 /**
