@@ -4,10 +4,9 @@ import type { ChatMessage, MessageChangeKind } from './message-extras.js';
 /** What a user can do to a message already sent: the last level of its topic. */
 export type MessageAction = 'edit' | 'delete' | 'react';
 
-/**
- * `apps/<app>/users/<me>/messages/<cw>/<message_id>/<action>`: the receipt topic's shape with
- * another last keyword (docs/protocol.md), in the user's own namespace the broker lets them write.
- */
+const ACTION_KINDS = { edit: 'messageEdit', delete: 'messageDelete', react: 'messageReact' } as const;
+
+/** `apps/<app>/users/<me>/messages/<cw>/<message_id>/<action>`, in the user's own namespace. */
 export function actionTopic(
   app: string,
   user: string,
@@ -15,8 +14,7 @@ export function actionTopic(
   messageId: string,
   action: MessageAction,
 ): string {
-  const receipt = formatTopic({ kind: 'messageUpdate', app, user, conversWith, messageId }, 'mqtt');
-  return `${receipt.slice(0, receipt.lastIndexOf('/'))}/${action}`;
+  return formatTopic({ kind: ACTION_KINDS[action], app, user, conversWith, messageId }, 'mqtt');
 }
 
 export interface EditContent {

@@ -1,27 +1,22 @@
-import type { MessageCopy } from '@mercurio/protocol';
+import {
+  type MessageChange,
+  type MessageCopy,
+  type MessageQuote,
+  QUOTE_TEXT_LENGTH,
+  type ReactionSummary,
+} from '@mercurio/protocol';
 import { isObject, type ReportInvalid } from './validate.js';
 
 /** What changed a message a client already has (`…/<message_id>/clientupdated` with `change`). */
-export type MessageChangeKind = 'edited' | 'deleted' | 'reactions' | 'hidden';
+export type MessageChangeKind = MessageChange;
 
 export const MESSAGE_CHANGES: readonly MessageChangeKind[] = ['edited', 'deleted', 'reactions', 'hidden'];
 
 /** One emoji's reactions on a message: how many, and who (the first 20 by time). */
-export interface ReactionCount {
-  count: number;
-  users: string[];
-}
+export type ReactionCount = ReactionSummary[string];
 
 /** A reply's preview of the message it answers, computed when served (so it follows edits and deletes). */
-export interface Quote {
-  message_id: string;
-  seq: number;
-  sender: string;
-  sender_fullname?: string;
-  /** The quoted message's first 120 characters ("" once it is deleted). */
-  text: string;
-  deleted?: true;
-}
+export type Quote = MessageQuote;
 
 /** A message with what edits, deletes, replies, reactions and mentions add to it (each absent when it does not apply). */
 export type ChatMessage = MessageCopy & {
@@ -39,7 +34,7 @@ export type ChatMessage = MessageCopy & {
 };
 
 /** How long a quote's text is (the server's rule, applied again when a held quote follows an edit). */
-export const QUOTE_CHARS = 120;
+export const QUOTE_CHARS = QUOTE_TEXT_LENGTH;
 
 export function quoteText(text: string | null | undefined): string {
   return Array.from(text ?? '')

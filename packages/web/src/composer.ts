@@ -1,6 +1,6 @@
-import type { MessageCopy } from '@mercurio/protocol';
-import type { MercurioClient } from '@mercurio/sdk';
+import { type ChatMessage, type MercurioClient, quoteText } from '@mercurio/sdk';
 import { h, NOT_SENT } from './dom.js';
+import { MentionPicker, mentionsIn } from './mentions.js';
 import type { ChatState, ConversationRef } from './state.js';
 
 /** A message without the broker's acknowledgement after this long is shown as not sent, with a retry. */
@@ -15,10 +15,12 @@ export interface ComposerThread {
   readonly current: ConversationRef | undefined;
   /** Ids of the messages shown as on their way. */
   sending(): string[];
-  onMessage(message: MessageCopy): void;
-  message(messageId: string): MessageCopy | undefined;
+  onMessage(message: ChatMessage): void;
+  message(messageId: string): ChatMessage | undefined;
   setStatus(messageId: string, status: number): void;
   restatus(messageId: string, status: number): void;
+  /** Who may be mentioned here (the conversation's members but the user). */
+  mentionable(): string[];
 }
 
 /**
@@ -34,12 +36,23 @@ export class Composer {
     maxlength: '4000',
     'aria-label': 'Message',
   });
+  /** "Replying to …" above the field while a reply is being written. */
+  readonly replyBar = h('div', { class: 'reply-bar', id: 'reply-bar', hidden: 'true' });
+  readonly mentions = new MentionPicker(this.input, () => this.thread.mentionable());
   readonly form = h(
     'form',
     { class: 'composer', id: 'composer-form', hidden: 'true' },
-    this.input,
-    h('button', { class: 'primary', type: 'submit' }, 'Send'),
+    this.replyBar,
+    h(
+      'div',
+      { class: 'composer-row' },
+      this.input,
+      h('button', { class: 'primary', type: 'submit' }, 'Send'),
+    ),
+    this.mentions.list,
   );
+  /** The message the next one answers. */
+  #replyTo: ChatMessage | undefined;
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Messages the server refused (an error event): a retry sends them again. */
   readonly #refused = new Set<string>();
@@ -57,6 +70,9 @@ export class Composer {
       this.send();
     });
     this.input.addEventListener('input', () => this.#typed());
+    this.input.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && this.#replyTo && !this.mentions.open) this.cancelReply();
+    });
     // Whatever was on its way when the connection went is not sent (yet): say so.
     client.on('state', ({ new: now }) => {
       if (now !== 'connected') for (const id of thread.sending()) this.#notSent(id);
@@ -70,7 +86,11 @@ export class Composer {
     if (!text || !to) return;
     this.input.value = '';
     this.stopTyping();
-    const message: MessageCopy = {
+    this.mentions.close();
+    const replyTo = this.#replyTo;
+    this.cancelReply(false);
+    const mentions = mentionsIn(text, this.thread.mentionable());
+    const message: ChatMessage = {
       message_id: crypto.randomUUID(),
       sender: this.state.user,
       recipient: to.id,
@@ -80,10 +100,49 @@ export class Composer {
       status: 0,
       seq: 0,
       text,
+      ...(mentions.length > 0 ? { mentions } : {}),
+      ...(replyTo
+        ? {
+            reply_to: replyTo.message_id,
+            // Shown at once; the server's copy brings its own quote.
+            quote: {
+              message_id: replyTo.message_id,
+              seq: replyTo.seq,
+              sender: replyTo.sender,
+              text: quoteText(replyTo.text),
+            },
+          }
+        : {}),
     };
     this.thread.onMessage(message);
     this.state.fromMessage(to, message, false);
     this.#deliver(message);
+  }
+
+  /** The next message answers `message`: the bar above the field says so, Escape or ✕ cancels. */
+  replyTo(message: ChatMessage): void {
+    this.#replyTo = message;
+    const who = message.sender === this.state.user ? 'yourself' : message.sender;
+    const cancel = h('button', { class: 'icon', type: 'button', 'aria-label': 'Cancel reply' }, '✕');
+    cancel.addEventListener('click', () => this.cancelReply());
+    this.replyBar.replaceChildren(
+      h(
+        'span',
+        { class: 'reply-preview' },
+        h('span', { class: 'quote-sender' }, `Replying to ${who}`),
+        h('span', { class: 'quote-text' }, quoteText(message.text)),
+      ),
+      cancel,
+    );
+    this.replyBar.hidden = false;
+    this.input.focus();
+  }
+
+  cancelReply(focus = true): void {
+    this.#replyTo = undefined;
+    this.replyBar.hidden = true;
+    this.replyBar.replaceChildren();
+    if (focus) this.input.focus();
   }
 
   /** A message not sent: connect now if offline (it waits in the outbox), else send it again. */
@@ -114,7 +173,7 @@ export class Composer {
     this.#timers.delete(messageId);
   }
 
-  #deliver(message: MessageCopy): void {
+  #deliver(message: ChatMessage): void {
     const id = message.message_id;
     const group = message.channel_type === 'group';
     const name = group ? this.state.title({ id: message.recipient, group }) : undefined;
@@ -125,6 +184,8 @@ export class Composer {
         messageId: id,
         group,
         ...(name ? { recipientFullname: name } : {}),
+        ...(message.reply_to ? { replyTo: message.reply_to } : {}),
+        ...(message.mentions?.length ? { mentions: message.mentions } : {}),
       })
       .then(() => this.thread.setStatus(id, 100))
       .catch(() => this.#notSent(id));

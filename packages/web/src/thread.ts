@@ -1,16 +1,21 @@
-import { conversationKindOf, type MessageCopy, parseTopic, SYSTEM_SENDER } from '@mercurio/protocol';
-import type { MercurioClient } from '@mercurio/sdk';
+import { conversationKindOf, parseTopic } from '@mercurio/protocol';
+import { type ChatMessage, type MercurioClient, type MessageChanged, quoteText } from '@mercurio/sdk';
 import { Composer } from './composer.js';
-import { clockOf, dayKey, dayLabel, fill, h, markOf, NOT_SENT, presenceLabel } from './dom.js';
+import { dayKey, dayLabel, fill, h, markOf, NOT_SENT, presenceLabel } from './dom.js';
 import { presenceDot } from './list.js';
+import { MessageActions } from './message-actions.js';
+import { renderMessage } from './message-view.js';
 import {
   type ChatState,
   type ConversationRef,
   keyOf,
   membersLabel,
+  refOf,
   refOfMessage,
   typingLabel,
 } from './state.js';
+
+type MessageCopy = ChatMessage;
 
 /** Messages per history page (the first one and each one loaded by scrolling back). */
 export const PAGE_SIZE = 30;
@@ -61,6 +66,7 @@ export class ThreadView {
   #hasMore = false;
   #loadingOlder: Promise<void> | undefined;
   readonly composer: Composer;
+  readonly messageActions: MessageActions;
 
   constructor(
     readonly client: MercurioClient,
@@ -82,6 +88,7 @@ export class ThreadView {
       actions.archive?.(ref, !archived);
     });
     this.composer = new Composer(client, state, this);
+    this.messageActions = new MessageActions(client, this, this.messages);
     this.messages.addEventListener('scroll', () => {
       if (this.messages.scrollTop < 150) void this.loadOlder();
     });
@@ -289,8 +296,12 @@ export class ThreadView {
   #put(message: MessageCopy): void {
     const known = this.#rows.get(message.message_id);
     if (known) {
-      // The server's copy of an optimistic message: its seq and timestamp place it for good.
-      if (message.seq) known.message = { ...known.message, seq: message.seq, timestamp: message.timestamp };
+      // The server's copy of an optimistic message: its seq and timestamp place it for good, and
+      // with a seq it can be replied to, reacted to, edited.
+      if (message.seq && !known.message.seq) {
+        known.message = { ...message, status: known.message.status };
+        this.#redraw(known);
+      }
       return;
     }
     this.#rows.set(message.message_id, { message, element: this.#render(message) });
@@ -298,36 +309,84 @@ export class ThreadView {
   }
 
   #render(message: MessageCopy): HTMLElement {
-    // A notice is what the server wrote (group created, member added…); a user's message that
-    // calls itself one (`attributes.subtype: "info"`) is drawn as the user's message it is.
-    if (message.sender === SYSTEM_SENDER) {
-      return h('div', { class: 'info', 'data-id': message.message_id, role: 'note' }, message.text ?? '');
+    const ref = this.current;
+    const canAct = !ref || !ref.group || this.state.isMember(ref.id);
+    const owner = ref?.group === true && this.state.groups.get(ref.id)?.owner === this.state.user;
+    return renderMessage(message, { user: this.state.user, canAct, deleteAny: owner });
+  }
+
+  /** Draws a row again (its message changed), keeping its place and its status mark. */
+  #redraw(row: Row): void {
+    const element = this.#render(row.message);
+    row.element.replaceWith(element);
+    row.element = element;
+    const status = row.message.status as number;
+    row.message = { ...row.message, status: 0 as MessageCopy['status'] };
+    this.setStatus(row.message.message_id, status);
+  }
+
+  /**
+   * A message of this thread changed (an edit, a delete, reactions; or hidden for this user):
+   * its row is drawn again (or removed), and so is every reply quoting it.
+   */
+  onChanged(event: MessageChanged): void {
+    if (!this.isCurrent(refOf(event.kind, event.conversWith))) return;
+    const row = this.#rows.get(event.messageId);
+    if (event.change === 'hidden') {
+      if (!row) return;
+      row.element.remove();
+      this.#rows.delete(event.messageId);
+      this.layout();
+      return;
     }
-    const mine = message.sender === this.state.user;
-    const bubble = h('div', { class: 'bubble' });
-    if (!mine && message.channel_type === 'group') {
-      const name = typeof message.sender_fullname === 'string' ? message.sender_fullname : message.sender;
-      bubble.append(h('span', { class: 'sender' }, name));
+    const changed = event.message;
+    if (!changed) return;
+    if (row) {
+      const status = Math.max(row.message.status as number, changed.status as number);
+      row.message = { ...changed, status: status as MessageCopy['status'] };
+      this.#redraw(row);
     }
-    bubble.append(
-      h('span', { class: 'text' }, message.text ?? ''),
-      h(
-        'span',
-        { class: 'stamp' },
-        h('time', { datetime: new Date(message.timestamp).toISOString() }, clockOf(message.timestamp)),
-        mine ? h('span', { class: 'mark' }) : '',
-      ),
-    );
-    const row = h(
-      'div',
-      { class: `message ${mine ? 'mine' : 'theirs'}`, 'data-id': message.message_id },
-      bubble,
-    );
-    if (mine) {
-      const retry = h('button', { class: 'retry', type: 'button', hidden: 'true' }, 'Not sent · Retry');
-      row.append(retry);
+    const deleted = changed.deleted_at !== undefined;
+    for (const other of this.#rows.values()) {
+      const quote = other.message.quote;
+      if (quote?.message_id !== event.messageId) continue;
+      const text = deleted ? '' : quoteText(changed.text);
+      if (quote.text === text && (quote.deleted === true) === deleted) continue;
+      other.message = {
+        ...other.message,
+        quote: { ...quote, text, ...(deleted ? { deleted: true as const } : {}) },
+      };
+      this.#redraw(other);
     }
-    return row;
+  }
+
+  /** Who may be mentioned here: a group's members, a direct conversation's peer (never the user). */
+  mentionable(): string[] {
+    const ref = this.current;
+    if (!ref) return [];
+    const members = ref.group ? (this.state.groups.get(ref.id)?.members ?? []) : [ref.id];
+    return members.filter((member) => member !== this.state.user);
+  }
+
+  /** Starts a reply to a message in the composer. */
+  replyTo(message: MessageCopy): void {
+    this.composer.replyTo(message);
+  }
+
+  /** Scrolls to a message of this thread, paging back through history until it is there. */
+  async reveal(messageId: string, _seq: number): Promise<void> {
+    const ref = this.current;
+    for (let pages = 0; ref && !this.#rows.has(messageId) && this.#hasMore && pages < 100; pages++) {
+      await this.loadOlder();
+      if (this.current !== ref) return;
+    }
+    const row = this.#rows.get(messageId)?.element;
+    if (!row) return;
+    row.scrollIntoView({ block: 'center' });
+    row.classList.remove('flash');
+    void row.offsetWidth; // restart the highlight
+    row.classList.add('flash');
+    row.querySelector<HTMLElement>('.more, .bubble')?.focus();
   }
 
   /** Puts the rows in order (by seq; unsent ones last) with a separator before each new day. */

@@ -34,6 +34,9 @@ export class Wiring {
       if (update.status !== undefined && update.conversWith === thread.current?.id)
         thread.setStatus(update.message_id, update.status);
     });
+    // An edit, a delete or reactions: the open thread draws the message again (the conversation
+    // list hears of a changed last message from the server's conversation update).
+    client.on('messageChanged', (event) => thread.onChanged(event));
     client.on('conversationAdded', ({ conversWith, conversation }) => {
       const conv = state.fromView(conversWith, conversation);
       this.need(conv.id, conv.group);
@@ -62,7 +65,9 @@ export class Wiring {
       if (event.writer_id !== user) state.setTyping(ref, event.writer_id, event.typing);
     });
     client.on('error', (error) => {
-      if (error.message_id) thread.composer.refused(error.message_id);
+      // A refused message (its own id); an edit, delete or reaction refused is answered where it
+      // was made (the action's promise), not here.
+      if (error.message_id && !isMessageAction(error.topic)) thread.composer.refused(error.message_id);
     });
   }
 
@@ -101,4 +106,9 @@ export class Wiring {
       ),
     );
   }
+}
+
+/** Whether a refused topic was an edit, delete or reaction (`…/messages/<cw>/<id>/<action>`). */
+function isMessageAction(topic: string | undefined): boolean {
+  return topic !== undefined && /\/(edit|delete|react)$/.test(topic);
 }
