@@ -310,7 +310,7 @@ export class ThreadView {
 
   #render(message: MessageCopy): HTMLElement {
     const ref = this.current;
-    const canAct = !ref || !ref.group || this.state.isMember(ref.id);
+    const canAct = !ref?.group || this.state.isMember(ref.id);
     const owner = ref?.group === true && this.state.groups.get(ref.id)?.owner === this.state.user;
     return renderMessage(message, { user: this.state.user, canAct, deleteAny: owner });
   }

@@ -11,6 +11,7 @@ export interface Recorded {
 const EVENT_NAMES: EventName[] = [
   'message',
   'messageUpdated',
+  'messageChanged',
   'conversationAdded',
   'conversationUpdated',
   'conversationRemoved',
