@@ -11,6 +11,7 @@ import type { HttpContext, HttpDeps, ZodApp } from './context.js';
 import { ERROR_CODE_HEADER, sendError } from './errors.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { ClaimedNames } from './profiles.js';
+import { attachmentRoutes } from './routes/attachments.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { devLoginRoutes } from './routes/dev-login.js';
@@ -140,6 +141,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       tokenRoutes(routes, ctx);
       profileRoutes(routes, ctx);
       deadLetterRoutes(routes, ctx);
+      if (ctx.attachments) attachmentRoutes(routes, ctx, ctx.attachments);
       retentionRoutes(routes, ctx);
       if (settings.devLogin) devLoginRoutes(routes, ctx);
     },

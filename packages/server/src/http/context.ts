@@ -10,6 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JWTPayload } from 'jose';
 import type { JwtSettings } from '../auth/tokens.js';
 import type { Bus } from '../bus/bus.js';
+import type { Attachments } from '../attachments/attachments.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { PublicationRelay } from '../outbox/publication-relay.js';
@@ -36,12 +37,16 @@ export interface HttpDeps {
   publications?: Pick<PublicationRelay, 'flush'>;
   /** The purge and blob remover of the data-policy routes (the engine's); default: ones of the app's own. */
   policies?: DataPolicyServices;
+  /** Uploads and files (docs/attachments.md); without it the attachment routes are not served. */
+  attachments?: Attachments;
   now?: () => number;
   newId?: () => string;
 }
 
 /** HttpDeps with the defaults filled in, as route modules see them. */
-export interface HttpContext extends Required<HttpDeps> {}
+export interface HttpContext extends Required<Omit<HttpDeps, 'attachments'>> {
+  attachments?: Attachments | undefined;
+}
 
 /** The authenticated caller: `sub`, `app_id` and `tiledesk_api_roles === 'admin'` of the token. */
 export interface Caller {
