@@ -27,7 +27,7 @@ CREATE TABLE legal_holds (
 );
 
 -- The purge walks an app's messages oldest first (also the analytics' day ranges).
-CREATE INDEX messages_app_created_idx ON messages (app_id, created_at);
+CREATE INDEX IF NOT EXISTS messages_app_created_idx ON messages (app_id, created_at);
 -- A purged message's webhook events: found by their conversation (ordering key) and age.
 CREATE INDEX webhook_outbox_key_idx ON webhook_outbox (app_id, ordering_key, created_at);
 

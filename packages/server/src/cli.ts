@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { checkAppId, checkId, userIdProblem } from '@mercurio/protocol';
 import { ConfigError } from './errors.js';
+import { POLICY_USAGE, type PolicyCommand, parsePolicyCommand } from './policies-cli-args.js';
 
 export type Command =
   | { name: 'serve' | 'router' | 'api' }
   | { name: 'token'; app: string; user: string; ttlSeconds: number; admin: boolean; fullname?: string }
   | DeadLettersCommand
+  | PolicyCommand
   | { name: 'help' };
 
 /** `mercurio dead-letters …`: the admin routes of a running server (docs/operations.md). */
@@ -24,6 +26,7 @@ export const USAGE = `usage:
                                                     list, replay or drop the app's dead letters through
                                                     the HTTP API of a running server (default: the one
                                                     MERCURIO_HTTP_HOST/PORT/BASE_PATH describe)
+${POLICY_USAGE}
 settings are read from the environment: see docs/operations.md`;
 
 /** Parses the command line; a bad argument is a ConfigError with a one-line message. */
@@ -68,6 +71,7 @@ export function parseCommand(argv: readonly string[]): Command {
     };
   }
   if (name === 'dead-letters') return parseDeadLetters(rest);
+  if (name === 'retention' || name === 'user') return parsePolicyCommand(name, rest);
   throw new ConfigError(`unknown command "${name}"`);
 }
 

@@ -78,7 +78,7 @@ export async function runDeadLetters(
 }
 
 /** The HTTP API this configuration serves (a wildcard listen address is reached on loopback). */
-function defaultBaseUrl(http: Config['http']): string {
+export function defaultBaseUrl(http: Config['http']): string {
   const host = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host;
   const literal = host.includes(':') ? `[${host}]` : host;
   return `http://${literal}:${http.port}${http.basePath}`;

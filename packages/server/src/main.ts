@@ -9,6 +9,7 @@ import { withDevSecret } from './dev-secret.js';
 import { startEngine } from './engine.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
+import { runPolicyCommand } from './policies-cli.js';
 
 /**
  * The composition root: the only place that reads the environment and the command line,
@@ -33,6 +34,14 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command.name === 'dead-letters') {
     const output = await runDeadLetters(command, config);
+    for (const line of output.lines) (output.ok ? console.log : console.error)(line);
+    if (!output.ok) process.exitCode = 1;
+    return;
+  }
+  if (command.name === 'retention' || command.name === 'user') {
+    const output = await runPolicyCommand(command, config, async (chunk) => {
+      if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+    });
     for (const line of output.lines) (output.ok ? console.log : console.error)(line);
     if (!output.ok) process.exitCode = 1;
     return;

@@ -23,6 +23,7 @@ import { profileRoutes } from './routes/profiles.js';
 import { retentionRoutes } from './routes/retention.js';
 import { searchRoutes } from './routes/search.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { userDataRoutes } from './routes/user-data.js';
 
 export type { Caller, HttpDeps } from './context.js';
 
@@ -143,6 +144,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       deadLetterRoutes(routes, ctx);
       if (ctx.attachments) attachmentRoutes(routes, ctx, ctx.attachments);
       retentionRoutes(routes, ctx);
+      userDataRoutes(routes, ctx);
       if (settings.devLogin) devLoginRoutes(routes, ctx);
     },
     { prefix: settings.basePath },

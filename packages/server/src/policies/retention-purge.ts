@@ -145,11 +145,7 @@ export class RetentionPurger {
       report.deletedMessages += batch.deleted.length;
       report.deletedOutboxRows += batch.outboxRows;
       report.conversationsFixed += batch.conversationsFixed;
-      if (batch.deleted.length > 0)
-        report.deletedBlobs += await this.#blobs(
-          app,
-          batch.deleted.map((d) => d.messageId),
-        );
+      if (batch.blobKeys.length > 0) report.deletedBlobs += await this.#blobs(batch.blobKeys);
       cursor = batch.cursor;
       if (batch.scanned < this.#settings.batchSize) return;
       if (this.#settings.batchPauseMs > 0) await sleep(this.#settings.batchPauseMs);

@@ -1,5 +1,7 @@
 import { appendAudit, listAudit } from './audit-sql.js';
 import type { DataPolicyStore } from './data-policy-store.js';
+import * as erasure from './erasure-sql.js';
+import { exportUser } from './export-sql.js';
 import { appsWithRetention, loosestCutoff, purgeBatch } from './purge-sql.js';
 import * as retention from './retention-sql.js';
 import type { SqlDatabase } from './sql.js';
@@ -16,6 +18,15 @@ export function createDataPolicyStore(db: SqlDatabase): DataPolicyStore {
     appsWithRetention: () => appsWithRetention(db),
     loosestCutoff: (app, now) => loosestCutoff(db, app, now),
     purgeBatch: (app, now, cutoff, cursor, limit) => purgeBatch(db, app, now, cutoff, cursor, limit),
+    startErasure: (app, user, mode, now) => erasure.startErasure(db, app, user, mode, now),
+    getErasure: (app, user) => erasure.getErasure(db, app, user),
+    userConversationKeys: (app, user) => erasure.userConversationKeys(db, app, user),
+    eraseMessageBatch: (app, user, mode, key, afterSeq, limit) =>
+      erasure.eraseMessageBatch(db, app, user, mode, key, afterSeq, limit),
+    scrubConversation: (app, user, key) => erasure.scrubConversation(db, app, user, key),
+    eraseUserRows: (app, user) => erasure.eraseUserRows(db, app, user),
+    finishErasure: (app, user, now) => erasure.finishErasure(db, app, user, now),
+    exportUser: (app, user, now) => exportUser(db, app, user, now),
     appendAudit: (entry) => appendAudit(db, entry),
     listAudit: (app, page) => listAudit(db, app, page),
   };

@@ -1,8 +1,12 @@
 import type { AuditEntry, StoredAuditEntry } from './audit-sql.js';
+import type { ErasureJob, ErasureMode } from './erasure-sql.js';
+import type { ExportRecord } from './export-sql.js';
 import type { PurgeBatch, PurgeCursor } from './purge-sql.js';
 import type { HoldKind, LegalHold, RetentionPolicy, RetentionScope } from './retention-sql.js';
 
 export type { AuditEntry, StoredAuditEntry } from './audit-sql.js';
+export type { ErasureCounts, ErasureJob, ErasureMode } from './erasure-sql.js';
+export type { ExportRecord } from './export-sql.js';
 export type { PurgeBatch, PurgeCursor } from './purge-sql.js';
 export type { HoldKind, LegalHold, RetentionPolicy, RetentionScope } from './retention-sql.js';
 
@@ -28,6 +32,24 @@ export interface DataPolicyStore {
     cursor: PurgeCursor | undefined,
     limit: number,
   ): Promise<PurgeBatch>;
+  // Erasure of a user (policies/erasure.ts runs the steps in order).
+  startErasure(app: string, user: string, mode: ErasureMode, now: number): Promise<ErasureJob>;
+  getErasure(app: string, user: string): Promise<ErasureJob | null>;
+  userConversationKeys(app: string, user: string): Promise<string[]>;
+  eraseMessageBatch(
+    app: string,
+    user: string,
+    mode: ErasureMode,
+    conversationKey: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ lastSeq: number | undefined; blobKeys: string[] }>;
+  scrubConversation(app: string, user: string, conversationKey: string): Promise<void>;
+  /** The user's rows everywhere else; returns the blob keys of their unsent attachments. */
+  eraseUserRows(app: string, user: string): Promise<string[]>;
+  finishErasure(app: string, user: string, now: number): Promise<ErasureJob>;
+  /** A user's data, record by record (JSON Lines once serialised), read page by page. */
+  exportUser(app: string, user: string, now: number): AsyncIterable<ExportRecord>;
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(
     app: string,

@@ -16,6 +16,8 @@ export interface PurgeBatch {
   deleted: { conversationKey: string; messageId: string }[];
   /** Webhook events of the deleted messages, deleted with them (their deliveries cascade). */
   outboxRows: number;
+  /** Blob keys of the deleted messages' attachments (rows deleted; bytes removed after the commit). */
+  blobKeys: string[];
   /** Conversation rows whose last message or unread count were brought back in line. */
   conversationsFixed: number;
   cursor: PurgeCursor | undefined;
@@ -96,6 +98,11 @@ SELECT
   (SELECT coalesce(json_agg(json_build_object('k', conversation_key, 'id', message_id)), '[]'::json)
      FROM deleted) AS deleted`;
 
+/** The attachments of deleted messages: their rows, and the keys of their blobs. */
+const PURGE_ATTACHMENTS = `
+DELETE FROM attachments WHERE app_id = $1 AND message_id = ANY($2::text[])
+RETURNING attachment_id AS "attachmentId", has_thumbnail AS "hasThumbnail"`;
+
 /** The webhook events of deleted messages: found by their conversation (ordering key) and id. */
 const PURGE_OUTBOX = `
 WITH gone AS (
@@ -134,10 +141,25 @@ WITH target AS (
   UPDATE conversations c SET last_message = f.last_message, unread_count = LEAST(c.unread_count, f.unread)
   FROM fixed f
   WHERE c.app_id = $1 AND c.owner = f.owner AND c.convers_with = f.convers_with
-    AND (c.last_message IS DISTINCT FROM f.last_message OR c.unread_count > f.unread)
+    AND ($3::boolean OR c.last_message IS DISTINCT FROM f.last_message OR c.unread_count > f.unread)
   RETURNING 1
 )
 SELECT count(*)::int AS n FROM updated`;
+
+/**
+ * Brings the conversation rows of `keys` back in line with the stored messages; `always` rewrites
+ * every row's last message even when it compares equal (an erasure: jsonb equality is not byte
+ * equality, and the row must hold the stored form). Returns the rows changed.
+ */
+export async function fixConversations(
+  tx: SqlExecutor,
+  app: string,
+  keys: readonly string[],
+  always: boolean,
+): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>(FIX_CONVERSATIONS, [app, keys, always]);
+  return rows[0]?.n ?? 0;
+}
 
 export async function purgeBatch(
   db: SqlDatabase,
@@ -153,7 +175,15 @@ export async function purgeBatch(
       [app],
     );
     if (!lock.rows[0]?.ok)
-      return { scanned: 0, deleted: [], outboxRows: 0, conversationsFixed: 0, cursor, busy: true };
+      return {
+        scanned: 0,
+        deleted: [],
+        outboxRows: 0,
+        blobKeys: [],
+        conversationsFixed: 0,
+        cursor,
+        busy: true,
+      };
     const { rows } = await tx.query<{
       scanned: number;
       last: { created_at: number; conversation_key: string; seq: number } | null;
@@ -171,6 +201,7 @@ export async function purgeBatch(
     const deleted = row.deleted.map((d) => ({ conversationKey: d.k, messageId: d.id }));
     let outboxRows = 0;
     let conversationsFixed = 0;
+    let blobKeys: string[] = [];
     if (deleted.length > 0) {
       const keys = [...new Set(deleted.map((d) => d.conversationKey))];
       const outbox = await tx.query<{ n: number }>(PURGE_OUTBOX, [
@@ -179,8 +210,12 @@ export async function purgeBatch(
         deleted.map((d) => d.messageId),
       ]);
       outboxRows = outbox.rows[0]?.n ?? 0;
-      const fixed = await tx.query<{ n: number }>(FIX_CONVERSATIONS, [app, keys]);
-      conversationsFixed = fixed.rows[0]?.n ?? 0;
+      const attachments = await tx.query<{ attachmentId: string; hasThumbnail: boolean }>(PURGE_ATTACHMENTS, [
+        app,
+        deleted.map((d) => d.messageId),
+      ]);
+      blobKeys = blobKeysOf(attachments.rows);
+      conversationsFixed = await fixConversations(tx, app, keys, false);
     }
     const last = row.last
       ? {
@@ -189,6 +224,21 @@ export async function purgeBatch(
           seq: Number(row.last.seq),
         }
       : cursor;
-    return { scanned: row.scanned, deleted, outboxRows, conversationsFixed, cursor: last, busy: false };
+    return {
+      scanned: row.scanned,
+      deleted,
+      outboxRows,
+      blobKeys,
+      conversationsFixed,
+      cursor: last,
+      busy: false,
+    };
   });
+}
+
+/** A deleted attachment row's blob keys: the file, and its thumbnail when it has one. */
+export function blobKeysOf(rows: readonly { attachmentId: string; hasThumbnail: boolean }[]): string[] {
+  return rows.flatMap((row) =>
+    row.hasThumbnail ? [row.attachmentId, `${row.attachmentId}.thumb`] : [row.attachmentId],
+  );
 }
