@@ -3,6 +3,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
+import { Attachments } from './attachments/attachments.js';
+import { openBlobStore } from './attachments/open-blob-store.js';
+import { OrphanSweeper } from './attachments/orphan-sweeper.js';
 import { signServiceToken } from './auth/tokens.js';
 import type { Bus } from './bus/bus.js';
 import { EmbeddedBus } from './bus/embedded/embedded-bus.js';
@@ -18,6 +21,7 @@ import { type DataPolicyServices, dataPolicyServices } from './policies/services
 import { Router } from './router/router.js';
 import { SenderNames } from './router/sender-names.js';
 import { ShardBalancer } from './router/shard-balancer.js';
+import { SqlAttachments } from './store/attachments-sql.js';
 import type { DeadLetterStore } from './store/dead-letter-store.js';
 import { SqlDeadLetters } from './store/dead-letters-sql.js';
 import { createPgDatabase } from './store/pg-database.js';
@@ -54,6 +58,11 @@ export interface Engine {
   publications: PublicationRelay;
   /** The retention purge (scheduled where the router runs) and the blob remover it shares. */
   policies: DataPolicyServices;
+  /**
+   * Uploads, files and their blob store (docs/attachments.md). `attachments.removeForMessages(app,
+   * messageIds)` removes a deleted or erased message's attachments, rows then blobs.
+   */
+  attachments: Attachments;
   http: FastifyInstance | undefined;
   /** Where the HTTP API listens, when it runs. */
   httpUrl: string | undefined;
@@ -93,6 +102,17 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     const store = await openSqlStore(db);
     const jwt = config.jwt;
     const deadLetters = new SqlDeadLetters(db);
+    const blobs = openBlobStore(config.attachments.blobStore);
+    cleanup.push(() => blobs.close());
+    const attachments = new Attachments({
+      store: new SqlAttachments(db),
+      blobs,
+      groups: store,
+      settings: config.attachments,
+      jwtSecret: config.jwt.secret,
+      log: log.child({ component: 'attachments' }),
+      now: Date.now,
+    });
     const bus = await openBus(config, log, parts, deadLetters);
     cleanup.push(() => bus.close());
     const metrics = createMetrics();
@@ -213,7 +233,12 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         limits,
         publications,
         policies,
+        attachments,
       });
+      // Where uploads are received, unsent ones are swept.
+      const sweeper = new OrphanSweeper(attachments, log.child({ component: 'attachments' }));
+      sweeper.start();
+      cleanup.push(() => sweeper.stop());
       bus.inProcess?.attachWebSocket(http.server, '/ws');
       const registry = metrics.registry;
       http.get('/metrics', { config: { public: true } }, async (_request, reply) =>
@@ -238,6 +263,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       webhooks,
       publications,
       policies,
+      attachments,
       http,
       httpUrl,
       webAppUrl,

@@ -8,9 +8,9 @@ import type {
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JWTPayload } from 'jose';
+import type { Attachments } from '../attachments/attachments.js';
 import type { JwtSettings } from '../auth/tokens.js';
 import type { Bus } from '../bus/bus.js';
-import type { Attachments } from '../attachments/attachments.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
 import type { PublicationRelay } from '../outbox/publication-relay.js';
