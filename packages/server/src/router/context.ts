@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { RouterStore } from '../store/router-store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { Decision } from './decision.js';
+import type { MessageAttachments } from './message-attachments.js';
 import type { SenderNames } from './sender-names.js';
 import type { RouterSettings } from './settings.js';
 
@@ -23,6 +24,8 @@ export interface RouterContext {
   limits: Pick<AbuseLimits, 'take'>;
   /** The display names the server trusts, put on messages and typing events. */
   senderNames: Pick<SenderNames, 'nameOf'>;
+  /** The attachments a message may send (router/message-attachments.ts); without it none are checked. */
+  attachments?: MessageAttachments;
 }
 
 export interface Inbound<K extends TopicKind, D = undefined> {

@@ -18,7 +18,8 @@ export const GREATER_THAN = '\u0004';
  *   conversations by their key, or a rare word's entries in the word index).
  * - Anyone else: first the app's newest `windowRows` messages, matched row by row (they sit
  *   together on disk; the cost is bounded by the window, whatever the word). A window holding at
- *   least a page of the user's matches is what is ranked: a common word ranks its newest matches.
+ *   least a page of the user's matches is what is ranked: a common word ranks its newest matches,
+ *   and the scan stops once it has `limit × 10` of them (a word in every message reads 200 rows).
  *   Otherwise the word is rare (fewer than a page per window) and all history is ranked through
  *   the word index, whose entries for such a word are few.
  */
@@ -27,7 +28,10 @@ export interface SearchBounds {
   windowRows: number;
 }
 
-export const SEARCH_BOUNDS: SearchBounds = { scanRows: 2_000, windowRows: 10_000 };
+export const SEARCH_BOUNDS: SearchBounds = { scanRows: 2_000, windowRows: 5_000 };
+
+/** In the window, the newest `limit × this` matches are ranked: a word in every message stops early. */
+const CANDIDATES_PER_HIT = 10;
 
 type HitRow = MessageRow & { convers_with: string; rank: number; snippet: string };
 
@@ -101,11 +105,15 @@ async function rankedHits(
   const columns = MESSAGE_COLUMNS.split(', ')
     .map((column) => `m.${column}`)
     .join(', ');
-  const match = plan.rowByRow ? 'ts_match_vq(m.search_vector, q.query)' : 'm.search_vector @@ q.query';
+  // Row by row, the newest matches are the candidates (the scan stops once it has them); through
+  // the word index, every match is one.
+  const [match, candidates] = plan.rowByRow
+    ? ['ts_match_vq(m.search_vector, q.query)', 'ORDER BY m.created_at DESC, m.seq DESC LIMIT $7::integer']
+    : ['m.search_vector @@ q.query', ''];
   const { rows } = await db.query<HitRow>(
     `WITH q AS (SELECT websearch_to_tsquery('simple', $3) AS query),
-     hits AS (
-       SELECT ${columns}, c.convers_with, ts_rank(m.search_vector, q.query) AS rank
+     candidates AS (
+       SELECT ${columns}, m.search_vector, c.convers_with
        FROM q, conversations c
        JOIN messages m ON m.app_id = c.app_id AND m.conversation_key = c.conversation_key
        WHERE c.app_id = $1 AND c.owner = $2 AND ($4::text IS NULL OR c.convers_with = $4::text)
@@ -113,13 +121,25 @@ async function rankedHits(
          AND ($6::bigint IS NULL OR m.created_at >= $6::bigint)
          AND (c.visible_until_seq IS NULL OR m.seq <= c.visible_until_seq)
          AND (m.body->'attributes'->>'hiddenFor') IS DISTINCT FROM $2
-       ORDER BY rank DESC, m.created_at DESC, m.seq DESC
+       ${candidates}),
+     hits AS (
+       SELECT candidates.*, ts_rank(candidates.search_vector, q.query) AS rank
+       FROM candidates, q
+       ORDER BY rank DESC, candidates.created_at DESC, candidates.seq DESC
        LIMIT $5)
      SELECT hits.*, ts_headline('simple',
          translate(translate(coalesce(hits.text, ''), E'\\x01\\x02\\x03\\x04', ''), '<>', E'\\x03\\x04'), q.query,
          'StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=35, MinWords=15') AS snippet
      FROM hits, q ORDER BY hits.rank DESC, hits.created_at DESC, hits.seq DESC`,
-    [app, user, query.text, query.conversWith ?? null, query.limit, plan.since ?? null],
+    [
+      app,
+      user,
+      query.text,
+      query.conversWith ?? null,
+      query.limit,
+      plan.since ?? null,
+      ...(plan.rowByRow ? [query.limit * CANDIDATES_PER_HIT] : []),
+    ],
   );
   return rows;
 }
