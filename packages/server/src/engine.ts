@@ -165,6 +165,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
           metrics,
           senderNames,
           limits,
+          attachments,
         },
         bus,
         // While paused (its store unavailable), the router probes it with this.

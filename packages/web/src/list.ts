@@ -83,6 +83,13 @@ export class ConversationList {
         'span',
         { class: 'meta' },
         h('time', {}, conv.timestamp ? timeOf(conv.timestamp) : ''),
+        conv.mentioned && conv.unread > 0
+          ? h(
+              'span',
+              { class: 'badge mention-badge', title: 'You were mentioned', 'aria-label': 'mentioned' },
+              '@',
+            )
+          : '',
         conv.unread > 0 ? h('span', { class: 'badge' }, String(conv.unread)) : '',
       ),
     );

@@ -1,11 +1,10 @@
 import { SYSTEM_SENDER } from '@mercurio/protocol';
 import type { ChatMessage } from '@mercurio/sdk';
 import { clockOf, h } from './dom.js';
+import { DELETED_TEXT } from './state.js';
 
 /** The reactions offered by the picker (any one emoji is accepted by the server; these are one tap). */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
-
-export const DELETED_TEXT = 'This message was deleted';
 
 export interface RenderContext {
   /** The signed-in user. */

@@ -44,6 +44,8 @@ export interface Conversation extends ConversationRef {
   timestamp: number;
   unread: number;
   archived: boolean;
+  /** A message mentioned the user since they last read the conversation. */
+  mentioned: boolean;
 }
 
 export interface Group {
@@ -60,6 +62,8 @@ export interface Presence {
 }
 
 const TYPING_SHOWN_MS = 6000;
+
+export const DELETED_TEXT = 'This message was deleted';
 
 /**
  * What the app knows (conversations, groups, presence, who is typing, what is open) and who to
@@ -108,6 +112,7 @@ export class ChatState {
       timestamp: 0,
       unread: 0,
       archived: false,
+      mentioned: false,
     };
     const next = { ...old, ...patch, key, id: ref.id, group: ref.group };
     this.conversations.set(key, next);
@@ -131,7 +136,11 @@ export class ChatState {
   fromView(id: string, view: Partial<ConversationView>): Conversation {
     const ref = this.refFor(id, view.channel_type);
     const patch: Partial<Conversation> = {};
-    if (typeof view.last_message_text === 'string') patch.lastText = view.last_message_text;
+    if (typeof view.last_message_text === 'string')
+      // A full view spreads its last message: a tombstone says so instead of an empty line.
+      patch.lastText = typeof view.deleted_at === 'number' ? DELETED_TEXT : view.last_message_text;
+    if (typeof view.mentioned === 'boolean')
+      patch.mentioned = keyOf(ref) === this.current ? false : view.mentioned;
     if (typeof view.timestamp === 'number') patch.timestamp = view.timestamp;
     if (typeof view.unread_count === 'number')
       patch.unread = keyOf(ref) === this.current ? 0 : view.unread_count;
@@ -148,6 +157,7 @@ export class ChatState {
       timestamp: message.timestamp,
       archived: false,
       unread: countUnread ? (conv?.unread ?? 0) + 1 : (conv?.unread ?? 0),
+      mentioned: (countUnread && message.mentioned === true) || (conv?.mentioned ?? false),
     };
     if (ref.group && typeof message.recipient_fullname === 'string' && !this.groups.has(ref.id))
       patch.name = message.recipient_fullname;

@@ -222,7 +222,7 @@ export class ThreadView {
     for (const m of unread) void this.client.sendReceipt(id, m.message_id).catch(() => {});
     const conv = this.state.conversations.get(keyOf(ref));
     if (unread.length > 0 || (conv?.unread ?? 0) > 0) void this.client.markRead(id).catch(() => {});
-    if (conv && conv.unread > 0) this.state.upsert(ref, { unread: 0 });
+    if (conv && (conv.unread > 0 || conv.mentioned)) this.state.upsert(ref, { unread: 0, mentioned: false });
   }
 
   setStatus(messageId: string, status: number): void {
