@@ -17,6 +17,7 @@ import { type AbuseLimits, RateLimits } from './limits/abuse-limits.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { PublicationRelay } from './outbox/publication-relay.js';
+import { createPolicyMetrics } from './policies/policy-metrics.js';
 import { type DataPolicyServices, dataPolicyServices } from './policies/services.js';
 import { Router } from './router/router.js';
 import { SenderNames } from './router/sender-names.js';
@@ -135,7 +136,12 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
     publications.start();
     cleanup.push(() => publications.stop());
 
-    const policies = dataPolicyServices({ store, log, settings: config.retention });
+    const policies = dataPolicyServices({
+      store,
+      log,
+      settings: config.retention,
+      metrics: createPolicyMetrics(metrics.registry),
+    });
     cleanup.push(() => policies.purger.stop());
 
     let router: Router | undefined;

@@ -12,6 +12,7 @@ import { ERROR_CODE_HEADER, sendError } from './errors.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { ClaimedNames } from './profiles.js';
 import { attachmentRoutes } from './routes/attachments.js';
+import { analyticsRoutes } from './routes/analytics.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { devLoginRoutes } from './routes/dev-login.js';
@@ -145,6 +146,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       if (ctx.attachments) attachmentRoutes(routes, ctx, ctx.attachments);
       retentionRoutes(routes, ctx);
       userDataRoutes(routes, ctx);
+      analyticsRoutes(routes, ctx);
       if (settings.devLogin) devLoginRoutes(routes, ctx);
     },
     { prefix: settings.basePath },

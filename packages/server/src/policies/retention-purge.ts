@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { DataPolicyStore, PurgeCursor } from '../store/data-policy-store.js';
 import { type MessageBlobRemover, noMessageBlobs } from './message-blobs.js';
+import type { PolicyMetrics } from './policy-metrics.js';
 
 export interface RetentionSettings {
   /** Time between scheduled purge runs; 0: no scheduled purge (`mercurio retention run` still works). */
@@ -45,6 +46,7 @@ export class RetentionPurger {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #blobs: MessageBlobRemover;
+  readonly #metrics: PolicyMetrics | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<PurgeReport> | undefined;
   #stopped = false;
@@ -55,12 +57,14 @@ export class RetentionPurger {
     log: Logger;
     now: () => number;
     blobs?: MessageBlobRemover;
+    metrics?: PolicyMetrics;
   }) {
     this.#store = deps.store;
     this.#settings = deps.settings;
     this.#log = deps.log;
     this.#now = deps.now;
     this.#blobs = deps.blobs ?? noMessageBlobs;
+    this.#metrics = deps.metrics;
   }
 
   start(): void {
@@ -124,6 +128,10 @@ export class RetentionPurger {
       await this.#purgeApp(app, report);
     }
     report.ms = Math.round(performance.now() - started);
+    this.#metrics?.purged.inc({ what: 'messages' }, report.deletedMessages);
+    this.#metrics?.purged.inc({ what: 'webhook_events' }, report.deletedOutboxRows);
+    this.#metrics?.purged.inc({ what: 'attachments' }, report.deletedBlobs);
+    this.#metrics?.lastPurgeSeconds.set(report.ms / 1000);
     return report;
   }
 

@@ -1,3 +1,4 @@
+import { appAnalytics } from './analytics-sql.js';
 import { appendAudit, listAudit } from './audit-sql.js';
 import type { DataPolicyStore } from './data-policy-store.js';
 import * as erasure from './erasure-sql.js';
@@ -27,6 +28,7 @@ export function createDataPolicyStore(db: SqlDatabase): DataPolicyStore {
     eraseUserRows: (app, user) => erasure.eraseUserRows(db, app, user),
     finishErasure: (app, user, now) => erasure.finishErasure(db, app, user, now),
     exportUser: (app, user, now) => exportUser(db, app, user, now),
+    appAnalytics: (app, from, to) => appAnalytics(db, app, from, to),
     appendAudit: (entry) => appendAudit(db, entry),
     listAudit: (app, page) => listAudit(db, app, page),
   };

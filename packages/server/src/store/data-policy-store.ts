@@ -1,9 +1,11 @@
+import type { AppAnalytics } from './analytics-sql.js';
 import type { AuditEntry, StoredAuditEntry } from './audit-sql.js';
 import type { ErasureJob, ErasureMode } from './erasure-sql.js';
 import type { ExportRecord } from './export-sql.js';
 import type { PurgeBatch, PurgeCursor } from './purge-sql.js';
 import type { HoldKind, LegalHold, RetentionPolicy, RetentionScope } from './retention-sql.js';
 
+export type { AppAnalytics } from './analytics-sql.js';
 export type { AuditEntry, StoredAuditEntry } from './audit-sql.js';
 export type { ErasureCounts, ErasureJob, ErasureMode } from './erasure-sql.js';
 export type { ExportRecord } from './export-sql.js';
@@ -50,6 +52,8 @@ export interface DataPolicyStore {
   finishErasure(app: string, user: string, now: number): Promise<ErasureJob>;
   /** A user's data, record by record (JSON Lines once serialised), read page by page. */
   exportUser(app: string, user: string, now: number): AsyncIterable<ExportRecord>;
+  /** Messages per day and kind, active users, conversations opened, first-response times. */
+  appAnalytics(app: string, from: number, to: number): Promise<AppAnalytics>;
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(
     app: string,

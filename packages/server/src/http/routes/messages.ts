@@ -149,6 +149,17 @@ async function send(ctx: HttpContext, caller: Caller, app: string, body: SendBod
     );
   }
   await ctx.limits.take('httpMessage', app, sender);
+  // A send as another user (a bot, a service, system) is on record before it leaves: who, as whom.
+  if (sender !== caller.uid) {
+    await ctx.store.appendAudit({
+      app,
+      actor: caller.uid,
+      action: 'message.send_as',
+      target: sender,
+      details: { message_id: messageId, recipient },
+      at: ctx.now(),
+    });
+  }
   await ctx.bus.publish([{ topic: { kind: 'outgoing', app, user: sender, recipient }, payload: outgoing }]);
   return messageId;
 }

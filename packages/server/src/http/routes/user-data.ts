@@ -40,6 +40,7 @@ export function userDataRoutes(app: ZodApp, ctx: HttpContext): void {
         mode,
         now: ctx.now(),
       });
+      ctx.policies.metrics?.erasures.inc({ mode });
       request.log.info({ app: appid, user: userid, counts: job.counts }, 'user erased');
       return { success: true, result: jobView(job) };
     },
