@@ -234,6 +234,9 @@ describe('user scopes against the topic grammar', () => {
   const KINDS: Record<TopicKind, readonly string[]> = {
     outgoing: ['recipient'],
     messageUpdate: ['conversWith', 'messageId'],
+    messageEdit: ['conversWith', 'messageId'],
+    messageDelete: ['conversWith', 'messageId'],
+    messageReact: ['conversWith', 'messageId'],
     conversationUpdate: ['conversWith'],
     archive: ['conversWith'],
     unarchive: ['conversWith'],

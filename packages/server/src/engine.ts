@@ -164,6 +164,7 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         {
           store,
           settings: config.router,
+          messageActions: config.messageActions,
           log,
           now: Date.now,
           newId: randomUUID,
@@ -235,6 +236,9 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
         jwt,
         store: apiStore,
         deadLetters,
+        messageActions: config.messageActions,
+        // Message changes over HTTP write their webhook events; the router's worker delivers them.
+        webhooks: new WebhookOutbox(config.webhooks),
         bus,
         log,
         limits,

@@ -3,9 +3,11 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { MercurioError } from '../errors.js';
+import { DEFAULT_MESSAGE_ACTION_SETTINGS } from '../message-actions/settings.js';
 import { DEFAULT_PUBLICATION_RELAY_SETTINGS, PublicationRelay } from '../outbox/publication-relay.js';
 import { dataPolicyServices } from '../policies/services.js';
 import { unstorableReason, utf8Text } from '../storable-json.js';
+import { WebhookOutbox } from '../webhooks/outbox.js';
 import { createVerifier, tokenOf } from './auth.js';
 import type { HttpContext, HttpDeps, ZodApp } from './context.js';
 import { ERROR_CODE_HEADER, sendError } from './errors.js';
@@ -17,6 +19,7 @@ import { conversationRoutes } from './routes/conversations.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { devLoginRoutes } from './routes/dev-login.js';
 import { groupRoutes } from './routes/groups.js';
+import { messageActionRoutes } from './routes/message-actions.js';
 import { messageRoutes } from './routes/messages.js';
 import { metaRoutes } from './routes/meta.js';
 import { presenceRoutes } from './routes/presence.js';
@@ -50,6 +53,11 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     newId: randomUUID,
     ...deps,
     publications: deps.publications ?? ownRelay!,
+    messageActions: deps.messageActions ?? {
+      ...DEFAULT_MESSAGE_ACTION_SETTINGS,
+      maxMessageBytes: deps.settings.maxMessageBytes,
+    },
+    webhooks: deps.webhooks ?? new WebhookOutbox(undefined),
     policies: deps.policies ?? dataPolicyServices({ store: deps.store, log: deps.log }),
   };
   const { settings, log } = ctx;
@@ -137,6 +145,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       metaRoutes(routes, ctx);
       conversationRoutes(routes, ctx);
       messageRoutes(routes, ctx);
+      messageActionRoutes(routes, ctx);
       groupRoutes(routes, ctx);
       searchRoutes(routes, ctx);
       presenceRoutes(routes, ctx);

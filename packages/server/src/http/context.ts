@@ -13,10 +13,12 @@ import type { JwtSettings } from '../auth/tokens.js';
 import type { Bus } from '../bus/bus.js';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
+import type { MessageActionSettings } from '../message-actions/settings.js';
 import type { PublicationRelay } from '../outbox/publication-relay.js';
 import type { DataPolicyServices } from '../policies/services.js';
 import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { Store } from '../store/store.js';
+import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { HttpSettings } from './settings.js';
 
 /** What the HTTP API needs; time and ids are injectable so tests can pin them. */
@@ -41,6 +43,10 @@ export interface HttpDeps {
   attachments?: Attachments;
   now?: () => number;
   newId?: () => string;
+  /** Editing, deleting and reacting to messages (issue 15); default: the defaults, no edit window. */
+  messageActions?: MessageActionSettings;
+  /** Which webhook events a message change writes (issue 15); default: none. */
+  webhooks?: Pick<WebhookOutbox, 'entries' | 'wake' | 'enabled'>;
 }
 
 /** HttpDeps with the defaults filled in, as route modules see them. */

@@ -1,4 +1,5 @@
 import type { MessageCopy } from '@mercurio/protocol';
+import { quotesFor } from '../message-actions/quotes.js';
 import { conversationKey } from '../store/types.js';
 import type { HttpContext } from './context.js';
 import { historyCopy, type ReadState } from './views.js';
@@ -55,9 +56,16 @@ export async function conversationAccess(
   };
 }
 
+/** A message the user hid for themself (delete-for-me): only its place in the conversation. */
+export interface HiddenEntry {
+  message_id: string;
+  seq: number;
+  hidden: true;
+}
+
 export interface HistoryPage {
   /** Oldest first, unless `newestFirst`. */
-  messages: MessageCopy[];
+  messages: (MessageCopy | HiddenEntry)[];
   /** More messages exist beyond this page in the direction asked. */
   hasMore: boolean;
 }
@@ -90,5 +98,14 @@ export async function historyPage(
   const kept = rows.slice(0, page.limit);
   // Fetched newest first unless paging forward: always hand out oldest first.
   if (page.after === undefined) kept.reverse();
-  return { messages: kept.map((message) => historyCopy(message, access.reads)), hasMore };
+  // Issue 15: what the user hid keeps only its seq; a reply carries its quote as it is now.
+  const hidden = await ctx.store.hiddenFor(app, user, kept.map((message) => message.messageId));
+  const quotes = await quotesFor(ctx.store, app, kept);
+  const messages = kept.map((message): MessageCopy | HiddenEntry => {
+    if (hidden.has(message.messageId)) return { message_id: message.messageId, seq: message.seq, hidden: true };
+    const copy = historyCopy(message, access.reads);
+    const quote = quotes.get(message.messageId);
+    return quote ? { ...copy, quote } : copy;
+  });
+  return { messages, hasMore };
 }

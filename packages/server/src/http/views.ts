@@ -14,7 +14,7 @@ export interface ReadState {
 
 /** A stored message as the viewer's copy: Chat21's 100/150 plus receipts (200/250) from the watermarks. */
 export function historyCopy(message: StoredMessage, reads: ReadState): MessageCopy {
-  return messageCopy(message, copyStatus(message, reads));
+  return messageCopy(message, copyStatus(message, reads), reads.viewer);
 }
 
 function copyStatus(message: StoredMessage, reads: ReadState): MessageStatusCode {

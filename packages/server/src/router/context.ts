@@ -1,6 +1,7 @@
 import type { Topic, TopicKind, TopicOf } from '@mercurio/protocol';
 import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Logger } from '../logger.js';
+import type { MessageActionSettings } from '../message-actions/settings.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RouterStore } from '../store/router-store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
@@ -14,6 +15,8 @@ export interface RouterContext {
   /** The store's slice the router writes and reads. */
   store: RouterStore;
   settings: RouterSettings;
+  /** Editing, deleting and reacting to messages (issue 15). */
+  messageActions: MessageActionSettings;
   log: Logger;
   now: () => number;
   newId: () => string;

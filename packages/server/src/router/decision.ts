@@ -1,4 +1,4 @@
-import type { MessageStatusCode } from '@mercurio/protocol';
+import type { MessageQuote, MessageStatusCode } from '@mercurio/protocol';
 import type { Publication } from '../bus/bus.js';
 import type { ConversationDelivery, NewMessage } from '../store/types.js';
 
@@ -22,6 +22,8 @@ export interface MessageDecision {
   copies: readonly CopyTarget[];
   /** The users the webhook events name as recipients (the sender is named as such). */
   recipients: readonly string[];
+  /** A reply's quoted preview of the message it replies to, as it is now (issue 15). */
+  quote?: MessageQuote;
 }
 
 /**

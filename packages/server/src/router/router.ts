@@ -19,6 +19,11 @@ import { archivePipeline, unarchivePipeline } from './pipelines/archive.js';
 import { conversationUpdatePipeline } from './pipelines/conversation-update.js';
 import { groupUpdatePipeline } from './pipelines/group-update.js';
 import { historyDeliveryPipeline } from './pipelines/history-delivery.js';
+import {
+  messageDeletePipeline,
+  messageEditPipeline,
+  messageReactPipeline,
+} from './pipelines/message-change.js';
 import { outgoingPipeline } from './pipelines/outgoing.js';
 import { presencePipeline } from './pipelines/presence.js';
 import { receiptPipeline } from './pipelines/receipt.js';
@@ -31,6 +36,9 @@ import { unparsedTopicOwner } from './topic-owner.js';
 export const PIPELINES: Pipelines = {
   outgoing: outgoingPipeline,
   messageUpdate: receiptPipeline,
+  messageEdit: messageEditPipeline,
+  messageDelete: messageDeletePipeline,
+  messageReact: messageReactPipeline,
   conversationUpdate: conversationUpdatePipeline,
   archive: archivePipeline,
   unarchive: unarchivePipeline,
@@ -316,6 +324,16 @@ export class Router {
 
 type Decoded = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** The message an edit, delete or reaction names in its topic (an MQTT-form topic string here). */
+function changedMessageId(topic: string): string | undefined {
+  const parsed = parseTopic(topic, 'mqtt');
+  if (!parsed.ok) return undefined;
+  const { topic: t } = parsed;
+  return t.kind === 'messageEdit' || t.kind === 'messageDelete' || t.kind === 'messageReact'
+    ? t.messageId
+    : undefined;
+}
+
 function errorEvent(
   app: string,
   user: string,
@@ -327,7 +345,7 @@ function errorEvent(
   retryAfterMs?: unknown,
 ): Publication {
   const event: ErrorEvent = { code, message: reason, topic, timestamp: now };
-  const messageId = clientMessageId(message.body);
+  const messageId = clientMessageId(message.body) ?? changedMessageId(topic);
   if (messageId) event.message_id = messageId;
   if (typeof retryAfterMs === 'number') event.retry_after_ms = retryAfterMs;
   return { topic: { kind: 'error', app, user }, payload: event };

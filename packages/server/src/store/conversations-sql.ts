@@ -28,7 +28,8 @@ export function markRead(db: SqlExecutor, app: string, reader: string, conversWi
     `UPDATE conversations c SET
        read_seq = GREATEST(c.read_seq, $4::bigint),
        unread_count = ${UNREAD_AFTER('GREATEST(c.read_seq, $4::bigint)')},
-       is_new = c.is_new AND ${UNREAD_AFTER('GREATEST(c.read_seq, $4::bigint)')} > 0
+       is_new = c.is_new AND ${UNREAD_AFTER('GREATEST(c.read_seq, $4::bigint)')} > 0,
+       mentioned = c.mentioned AND ${UNREAD_AFTER('GREATEST(c.read_seq, $4::bigint)')} > 0
      WHERE ${WHERE_ONE} RETURNING ${CONVERSATION_COLUMNS}`,
     [app, reader, conversWith, seq],
   );
@@ -48,7 +49,8 @@ export function patchConversation(
     `UPDATE conversations c SET
        is_new = $4::boolean,
        read_seq = CASE WHEN $4::boolean THEN c.read_seq ELSE c.last_seq END,
-       unread_count = CASE WHEN $4::boolean THEN c.unread_count ELSE 0 END
+       unread_count = CASE WHEN $4::boolean THEN c.unread_count ELSE 0 END,
+       mentioned = CASE WHEN $4::boolean THEN c.mentioned ELSE false END
      WHERE ${WHERE_ONE} RETURNING ${CONVERSATION_COLUMNS}`,
     [app, owner, conversWith, patch.isNew],
   );

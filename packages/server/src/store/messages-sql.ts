@@ -76,10 +76,10 @@ WITH existing AS (
   WHERE app_id = $1 AND conversation_key = $2 AND owner = ANY($10::text[]) AND archived
 ), upserted AS (
   INSERT INTO conversations AS c (app_id, owner, convers_with, conversation_key, channel_type, last_seq,
-    last_message, unread_count, read_seq, archived, is_new, updated_at)
+    last_message, unread_count, read_seq, archived, is_new, updated_at, mentioned)
   SELECT $1::text, d.owner, d.convers_with, $2::text, $6::text, i.seq, $7::jsonb,
     CASE WHEN d.is_sender THEN 0 ELSE 1 END, CASE WHEN d.is_sender THEN i.seq ELSE 0 END,
-    false, NOT d.is_sender, $9::bigint
+    false, NOT d.is_sender, $9::bigint, d.owner = ANY($14::text[])
   FROM inserted i, unnest($10::text[], $11::text[], $12::boolean[]) AS d(owner, convers_with, is_sender)
   ON CONFLICT (app_id, owner, convers_with) DO UPDATE SET
     last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq),
@@ -88,6 +88,7 @@ WITH existing AS (
     read_seq = GREATEST(c.read_seq, EXCLUDED.read_seq),
     archived = false,
     is_new = c.is_new OR EXCLUDED.is_new,
+    mentioned = c.mentioned OR EXCLUDED.mentioned,
     updated_at = EXCLUDED.updated_at
   RETURNING ${CONVERSATION_COLUMNS}
 )
@@ -121,6 +122,7 @@ export async function insertMessage(
       deliveries.map((d) => d.conversWith),
       deliveries.map((d) => d.isSender),
       message.contentKey ?? null,
+      message.mentioned ?? [],
     ],
     'mercurio_record_message',
   );

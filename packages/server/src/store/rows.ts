@@ -34,7 +34,7 @@ export function toMessage(row: MessageRow): StoredMessage {
 }
 
 export const CONVERSATION_COLUMNS =
-  'app_id, owner, convers_with, conversation_key, channel_type, last_seq, last_message, unread_count, read_seq, archived, is_new, updated_at';
+  'app_id, owner, convers_with, conversation_key, channel_type, last_seq, last_message, unread_count, read_seq, archived, is_new, updated_at, mentioned';
 
 export interface ConversationRow {
   app_id: string;
@@ -48,6 +48,7 @@ export interface ConversationRow {
   read_seq: number;
   archived: boolean;
   is_new: boolean;
+  mentioned: boolean;
   updated_at: number;
 }
 
@@ -64,6 +65,7 @@ export function toConversation(row: ConversationRow): ConversationRecord {
     readSeq: Number(row.read_seq),
     archived: row.archived,
     isNew: row.is_new,
+    mentioned: row.mentioned,
     updatedAt: Number(row.updated_at),
   };
 }

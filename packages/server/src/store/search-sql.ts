@@ -121,6 +121,8 @@ async function rankedHits(
          AND ($6::bigint IS NULL OR m.created_at >= $6::bigint)
          AND (c.visible_until_seq IS NULL OR m.seq <= c.visible_until_seq)
          AND (m.body->'attributes'->>'hiddenFor') IS DISTINCT FROM $2
+         AND NOT EXISTS (SELECT 1 FROM message_hidden h
+           WHERE h.app_id = m.app_id AND h.user_id = $2 AND h.message_id = m.message_id)
        ${candidates}),
      hits AS (
        SELECT candidates.*, ts_rank(candidates.search_vector, q.query) AS rank

@@ -4,6 +4,7 @@ import * as conversations from './conversations-sql.js';
 import { createDataPolicyStore } from './data-policies-sql.js';
 import { commitGroupChange } from './group-admin-tx-sql.js';
 import * as groups from './groups-sql.js';
+import { createMessageActionStore } from './message-actions-sql.js';
 import {
   findByContent,
   findMessage,
@@ -75,6 +76,7 @@ export function createSqlStore(db: SqlDatabase): Store {
     failWebhookDelivery: (delivery, error, retryAt) => outbox.markFailed(db, delivery, error, retryAt),
     webhookDeliveryCounts: (app) => outbox.countDeliveries(db, app),
     ...createApiSqlStore(db),
+    ...createMessageActionStore(db),
     ...createProfileStore(db),
     commitGroupChange: (at, decide) => commitGroupChange(db, at, decide),
     ...createPublicationQueue(db),

@@ -24,6 +24,8 @@ export interface NewMessage {
    * conversation and payload bytes, which finds it again when the message is redelivered or resent.
    */
   contentKey?: string;
+  /** Participants mentioned by the message: their conversation rows get `mentioned` (issue 15). */
+  mentioned?: readonly string[];
   /**
    * The attachments this message sends (their `metadata.attachment_id`): marked sent in the
    * message's own transaction (store/attachments-sql.ts claimAttachments). Not stored on the row.
@@ -71,6 +73,8 @@ export interface ConversationRecord {
   readSeq: number;
   archived: boolean;
   isNew: boolean;
+  /** Mentioned since the owner last read the conversation (issue 15). */
+  mentioned?: boolean;
   updatedAt: number;
 }
 

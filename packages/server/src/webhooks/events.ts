@@ -1,6 +1,6 @@
 import { type ConversationView, formatTopic, MessageStatus, type PresenceStatus } from '@mercurio/protocol';
 import type { RecordedMessage, StoredMessage } from '../store/types.js';
-import { conversationView, messageCopy } from '../views.js';
+import { conversationView, mentions, messageCopy } from '../views.js';
 
 /**
  * The webhook events, in Chat21's payload shapes (chat21-protocol.md §8.2). Chat21 defined
@@ -14,6 +14,10 @@ export const WEBHOOK_EVENTS = [
   'conversation-archived',
   'conversation-unarchived',
   'presence-change',
+  // Issue 15: a message changed (once per change, `data` the message as it is now).
+  'message-edited',
+  'message-deleted',
+  'message-reaction',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
@@ -47,9 +51,38 @@ function messageEvent(
       recipient_id: message.recipient,
       app_id: message.app,
       message_id: message.messageId,
-      data: messageCopy(message, status),
+      data: messageCopy(message, status, type === 'message-delivered' ? inbox : undefined),
       extras: { topic: clientAddedKey(message.app, inbox, conversWith) },
       delivered_to: inbox,
+      ...(type === 'message-delivered' && mentions(message, inbox) ? { mentioned: true } : {}),
+    },
+  };
+}
+
+/**
+ * A stored message changed (issue 15): edited, deleted for everyone, or its reactions. Once per
+ * change, ordered with the conversation's other message events; `data` is the message as it is
+ * now (the sender's view) plus what the change says (`for`, or `reaction`/`action`/`user_id`).
+ */
+export function messageChangeEvent(
+  type: 'message-edited' | 'message-deleted' | 'message-reaction',
+  message: StoredMessage,
+  by: string,
+  now: number,
+  extra: Record<string, unknown> = {},
+): WebhookEvent {
+  return {
+    app: message.app,
+    type,
+    orderingKey: message.conversationKey,
+    payload: {
+      event_type: type,
+      createdAt: now,
+      app_id: message.app,
+      message_id: message.messageId,
+      recipient_id: message.recipient,
+      user_id: by,
+      data: { ...messageCopy(message, MessageStatus.SENT), ...extra },
     },
   };
 }

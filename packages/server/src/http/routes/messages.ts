@@ -44,7 +44,8 @@ export function messageRoutes(app: ZodApp, ctx: HttpContext): void {
       const { appid, userid, convid } = request.params;
       assertActsFor(callerOf(request), appid, userid);
       const page = await historyPage(ctx, appid, userid, convid, { limit: CHAT21_HISTORY_SIZE });
-      return { success: true, result: page.messages.reverse() };
+      // A Chat21 client cannot draw a hidden entry (delete-for-me): it simply does not see it.
+      return { success: true, result: page.messages.filter((m) => !('hidden' in m)).reverse() };
     },
   );
 

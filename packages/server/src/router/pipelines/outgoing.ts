@@ -16,6 +16,7 @@ import { decodePayload } from '../decode.js';
 import { groupMessage } from './group-message.js';
 import { newMessage, updatesConversations } from './message-builder.js';
 import { type DecodedOutgoing, identify } from './message-identity.js';
+import { withReplyAndMentions } from './reply-mentions.js';
 import { withTrustedSender } from './trusted-sender.js';
 
 type OutgoingTopic = TopicOf<'outgoing'>;
@@ -55,9 +56,9 @@ export const outgoingPipeline: Pipeline<'outgoing', DecodedOutgoing> = {
     const payload = { ...trusted, message_id: identity.messageId };
     if (isGroup) {
       const group = await ctx.store.getGroup(topic.app, topic.recipient);
-      return groupMessage(ctx, topic, payload, group, identity.contentKey);
+      return withReplyAndMentions(ctx, await groupMessage(ctx, topic, payload, group, identity.contentKey));
     }
-    return directMessage(ctx, topic, payload, identity.contentKey);
+    return withReplyAndMentions(ctx, directMessage(ctx, topic, payload, identity.contentKey));
   },
 };
 
