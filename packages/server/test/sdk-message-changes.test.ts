@@ -10,7 +10,11 @@ import { ENGINES, TestStack } from './support/stack.js';
  * stable code, with nothing changed.
  */
 describe.each(ENGINES)('SDK: edit, delete, reply, react, mention (%s)', (engine) => {
-  const stack = new TestStack('sdkchg', { MERCURIO_HTTP_PORT: '0' }, engine);
+  const stack = new TestStack(
+    'sdkchg',
+    { MERCURIO_HTTP_PORT: '0', MERCURIO_REACTIONS_PER_USER_MAX: '3' },
+    engine,
+  );
   const sdk = new SdkHarness(stack);
   let alice: SdkUser;
   let bob: SdkUser;
@@ -45,7 +49,7 @@ describe.each(ENGINES)('SDK: edit, delete, reply, react, mention (%s)', (engine)
     );
 
   it('an edit reaches the other side live, updates the held message and its quotes, and history', async () => {
-    const original = await sent(alice, bob, 'alice', 'meet at the harbour');
+    const original = await sent(alice, bob, 'bob', 'meet at the harbour');
     const reply = await sent(bob, bob, 'alice', 'which harbour?', { replyTo: original.message_id });
     expect(reply.quote).toMatchObject({ message_id: original.message_id, text: 'meet at the harbour' });
 
@@ -79,9 +83,9 @@ describe.each(ENGINES)('SDK: edit, delete, reply, react, mention (%s)', (engine)
   });
 
   it('delete for everyone leaves a tombstone with its seq; delete for me hides it from one user only', async () => {
-    const doomed = await sent(alice, bob, 'alice', 'a secret plan');
+    const doomed = await sent(alice, bob, 'bob', 'a secret plan');
     const reply = await sent(bob, bob, 'alice', 'tell me more', { replyTo: doomed.message_id });
-    const kept = await sent(alice, bob, 'alice', 'nothing to see');
+    const kept = await sent(alice, bob, 'bob', 'nothing to see');
 
     const tombstone = await alice.client.deleteMessage('bob', doomed.message_id);
     expect(tombstone).toMatchObject({ text: '', seq: doomed.seq, deleted_at: expect.any(Number) });
@@ -113,7 +117,7 @@ describe.each(ENGINES)('SDK: edit, delete, reply, react, mention (%s)', (engine)
   });
 
   it('reactions: live counts and who, adding twice is one, removing takes it away', async () => {
-    const target = await sent(alice, bob, 'alice', 'party on friday');
+    const target = await sent(alice, bob, 'bob', 'party on friday');
     const counted = await bob.client.react('alice', target.message_id, '🎉');
     expect(counted?.reactions).toEqual({ '🎉': { count: 1, users: ['bob'] } });
     await alice.waitFor(
@@ -166,7 +170,7 @@ describe.each(ENGINES)('SDK: edit, delete, reply, react, mention (%s)', (engine)
   });
 
   it('refusals reach the caller with their code, and nothing changes', async () => {
-    const mine = await sent(alice, bob, 'alice', 'only alice may change this');
+    const mine = await sent(alice, bob, 'bob', 'only alice may change this');
 
     expect(await refusal(bob.client.editMessage('alice', mine.message_id, 'hijacked'))).toEqual({
       name: 'MercurioActionError',
@@ -186,7 +190,28 @@ describe.each(ENGINES)('SDK: edit, delete, reply, react, mention (%s)', (engine)
       expect(await refusal(bob.client.react('alice', mine.message_id, bad))).toMatchObject({
         code: 'invalid_reaction',
       });
-    const gone = await sent(alice, bob, 'alice', 'soon a tombstone');
+    // Payloads an attacker (or a careless client) sends: over the size limit, too deep, of another shape.
+    expect(
+      await refusal(alice.client.editMessage('bob', mine.message_id, 'x'.repeat(70 * 1024))),
+    ).toMatchObject({
+      code: 'payload_too_large',
+    });
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) deep = { deep };
+    expect(
+      await refusal(alice.client.editMessage('bob', mine.message_id, { text: 'deep', attributes: deep })),
+    ).toMatchObject({ code: 'invalid_payload' });
+    expect(
+      await refusal(alice.client.editMessage('bob', mine.message_id, { text: 42 } as never)),
+    ).toMatchObject({ code: 'invalid_payload' });
+    // Three reactions each at most (MERCURIO_REACTIONS_PER_USER_MAX=3): the fourth is refused.
+    for (const emoji of ['🍎', '🍐', '🍊']) await bob.client.react('alice', mine.message_id, emoji);
+    expect(await refusal(bob.client.react('alice', mine.message_id, '🍋'))).toMatchObject({
+      code: 'too_many_reactions',
+    });
+    for (const emoji of ['🍎', '🍐', '🍊']) await bob.client.unreact('alice', mine.message_id, emoji);
+
+    const gone = await sent(alice, bob, 'bob', 'soon a tombstone');
     await alice.client.deleteMessage('bob', gone.message_id);
     expect(await refusal(alice.client.editMessage('bob', gone.message_id, 'back'))).toMatchObject({
       code: 'message_deleted',
