@@ -313,7 +313,9 @@ export async function directScenario(t: Target, scale: Scale): Promise<void> {
     }
     if (!t.relay.rates.has(rate) && rate <= 0.9 * relay) await atRate(t, 'relay', scale, rate);
     if (!t.rawRouter.rates.has(rate) && rate <= 0.9 * rawPeak) await atRate(t, 'rawrouter', scale, rate);
+    t.eng.metrics.routerStage.reset();
     await atRate(t, 'direct', scale, rate);
+    progress(`${t.engine} direct ${rate}/s: router ${await routerStages(t)}`);
   }
 }
 
