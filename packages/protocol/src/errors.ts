@@ -124,6 +124,11 @@ export const ERROR_CODES = {
     description:
       'Too many messages, signals or new groups in the window; retry after `retry_after_ms` (`Retry-After`).',
   },
+  user_blocked: {
+    status: 403,
+    description:
+      'One of the two users of a direct conversation blocks the other: nothing was stored or delivered (docs/data-policies.md, "Blocking and muting").',
+  },
   processing_failed: {
     status: 500,
     description:

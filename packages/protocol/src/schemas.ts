@@ -35,7 +35,13 @@ export type OutgoingMessage = z.infer<typeof OutgoingMessageSchema>;
 export const ReceiptSchema = z.looseObject({ status: z.literal(200) });
 
 /** The conversation fields a client may change; anything else in the patch is ignored. */
-export const ConversationPatchSchema = z.looseObject({ is_new: z.boolean().optional() });
+export const ConversationPatchSchema = z.looseObject({
+  is_new: z.boolean().optional(),
+  /** Mercurio: a muted conversation's new messages do not bump its unread count. */
+  muted: z.boolean().optional(),
+  /** Mercurio, direct conversations: block (true) or unblock (false) the other user. */
+  blocked: z.boolean().optional(),
+});
 export type ConversationPatch = z.infer<typeof ConversationPatchSchema>;
 
 /** Chat21 clients publish `{connected: true}` on connect and leave `{disconnected: true}` as last will. */

@@ -15,6 +15,7 @@ import { openApiRoute, registerOpenApi } from './openapi.js';
 import { ClaimedNames } from './profiles.js';
 import { attachmentRoutes } from './routes/attachments.js';
 import { analyticsRoutes } from './routes/analytics.js';
+import { blockRoutes } from './routes/blocks.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { devLoginRoutes } from './routes/dev-login.js';
@@ -156,6 +157,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       retentionRoutes(routes, ctx);
       userDataRoutes(routes, ctx);
       analyticsRoutes(routes, ctx);
+      blockRoutes(routes, ctx);
       if (settings.devLogin) devLoginRoutes(routes, ctx);
     },
     { prefix: settings.basePath },

@@ -84,7 +84,8 @@ WITH existing AS (
   ON CONFLICT (app_id, owner, convers_with) DO UPDATE SET
     last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq),
     last_message = EXCLUDED.last_message,
-    unread_count = c.unread_count + EXCLUDED.unread_count,
+    -- A muted conversation (data policies) is not bumped: its owner chose not to be told.
+    unread_count = c.unread_count + CASE WHEN c.muted THEN 0 ELSE EXCLUDED.unread_count END,
     read_seq = GREATEST(c.read_seq, EXCLUDED.read_seq),
     archived = false,
     is_new = c.is_new OR EXCLUDED.is_new,

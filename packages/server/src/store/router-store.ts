@@ -1,3 +1,4 @@
+import type { BlockStore } from './block-store.js';
 import type { MessageActionStore } from './message-action-store.js';
 import type {
   ContentQuery,
@@ -16,7 +17,7 @@ import type {
  * What the router writes and reads (a part of `Store`). Every method is one transaction; writes
  * are idempotent where the router may repeat them after a redelivery.
  */
-export interface RouterStore extends MessageActionStore {
+export interface RouterStore extends MessageActionStore, BlockStore {
   /**
    * Stores a message once (idempotent on `messageId` within the app), assigns the next sequence
    * number of its conversation and updates the conversation rows of `deliveries`.

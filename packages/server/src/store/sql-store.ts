@@ -1,5 +1,6 @@
 import { createApiSqlStore } from './api-sql.js';
 import { claimAttachments } from './attachments-sql.js';
+import { createBlockStore } from './blocks-sql.js';
 import * as conversations from './conversations-sql.js';
 import { createDataPolicyStore } from './data-policies-sql.js';
 import { commitGroupChange } from './group-admin-tx-sql.js';
@@ -81,6 +82,7 @@ export function createSqlStore(db: SqlDatabase): Store {
     commitGroupChange: (at, decide) => commitGroupChange(db, at, decide),
     ...createPublicationQueue(db),
     ...createDataPolicyStore(db),
+    ...createBlockStore(db),
     close: () => db.close(),
   };
 }

@@ -1,4 +1,5 @@
 import type { ApiStore } from './api-store.js';
+import type { BlockStore } from './block-store.js';
 import type { DataPolicyStore } from './data-policy-store.js';
 import type { GroupAdminStore } from './group-admin-store.js';
 import type { ProfileStore } from './profile-store.js';
@@ -21,6 +22,8 @@ export interface Store
     GroupAdminStore,
     PublicationQueue,
     // The data owner's policies: retention, holds, erasure, export, audit (docs/data-policies.md).
-    DataPolicyStore {
+    DataPolicyStore,
+    // Blocks between users, muted conversations.
+    BlockStore {
   close(): Promise<void>;
 }

@@ -133,6 +133,10 @@ async function send(ctx: HttpContext, caller: Caller, app: string, body: SendBod
   } else {
     const problem = sender === SYSTEM_SENDER ? undefined : userIdProblem(sender);
     if (problem) throw new MercurioError('reserved_id', problem);
+    // The router's refusal too (router/pipelines/blocking.ts), answered here rather than in an inbox.
+    if (sender !== recipient && (await ctx.store.blockedBetween(app, sender, recipient))) {
+      throw new MercurioError('user_blocked', `${recipient} cannot receive direct messages from ${sender}`);
+    }
   }
   // An admin (a service) names the sender it sends as, e.g. a bot; a user's sender_fullname is
   // replaced by the router with their trusted name.

@@ -31,11 +31,21 @@ export function presenceRoutes(app: ZodApp, ctx: HttpContext): void {
     },
     async (request) => {
       const { appid } = request.params;
-      assertApp(callerOf(request), appid);
+      const caller = callerOf(request);
+      assertApp(caller, appid);
       const presence = await ctx.store.getPresence(appid, request.query.users);
+      // A user in a block with the caller (either way) shows as offline, never seen: as MQTT
+      // presence, nothing of their comings and goings reaches the other (an admin sees all).
+      const blocked = caller.admin
+        ? new Set<string>()
+        : new Set(await ctx.store.blockedAmong(appid, caller.uid, request.query.users));
       return {
         success: true,
-        result: presence.map((p) => ({ user_id: p.user, status: p.status, last_online: p.lastOnline })),
+        result: presence.map((p) =>
+          blocked.has(p.user)
+            ? { user_id: p.user, status: 'offline', last_online: null }
+            : { user_id: p.user, status: p.status, last_online: p.lastOnline },
+        ),
       };
     },
   );

@@ -13,6 +13,7 @@ import { type ConversationDelivery, conversationKey } from '../../store/types.js
 import type { Pipeline, RouterContext } from '../context.js';
 import type { CopyTarget, Decision } from '../decision.js';
 import { decodePayload } from '../decode.js';
+import { refuseIfBlocked } from './blocking.js';
 import { groupMessage } from './group-message.js';
 import { newMessage, updatesConversations } from './message-builder.js';
 import { type DecodedOutgoing, identify } from './message-identity.js';
@@ -52,6 +53,8 @@ export const outgoingPipeline: Pipeline<'outgoing', DecodedOutgoing> = {
         `group: an inline group needs channel_type "group" and a group id ('${GROUP_ID_MARK}…')`,
       );
     }
+    // Before anything is looked up or stored: a blocked pair exchanges nothing.
+    if (!isGroup) await refuseIfBlocked(ctx, topic.app, topic.user, topic.recipient);
     const identity = await identify(ctx, topic, conversationOf(topic, trusted), inbound);
     const payload = { ...trusted, message_id: identity.messageId };
     if (isGroup) {

@@ -29,13 +29,17 @@ export const presencePipeline: Pipeline<'presence'> = {
     const event: PresenceEvent = { user_id: user, status: change.after, timestamp: now };
     if (change.after === 'offline') event.last_online = now;
     const peers = await ctx.store.directPeers(app, user, ctx.settings.presencePeerLimit);
+    // Nobody in a block with the user (either way) learns when they come and go.
+    const blocked = new Set(await ctx.store.blockedAmong(app, user, peers));
     return publishOnly(
-      peers.map(
-        (peer): Publication => ({
-          topic: { kind: 'presenceChanged', app, user: peer, peer: user },
-          payload: event,
-        }),
-      ),
+      peers
+        .filter((peer) => !blocked.has(peer))
+        .map(
+          (peer): Publication => ({
+            topic: { kind: 'presenceChanged', app, user: peer, peer: user },
+            payload: event,
+          }),
+        ),
     );
   },
 };

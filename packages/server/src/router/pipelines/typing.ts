@@ -26,6 +26,8 @@ export const typingPipeline: Pipeline<'typing'> = {
     const group = await ctx.store.getGroup(app, conversWith);
     if (!group) {
       if (conversWith === user) return publishOnly([]);
+      // Between a blocked pair nothing leaks, either way (and the typer is not told).
+      if (await ctx.store.blockedBetween(app, user, conversWith)) return publishOnly([]);
       return publishOnly([
         { topic: { kind: 'typingChanged', app, user: conversWith, conversWith: user }, payload: event(user) },
       ]);
@@ -34,9 +36,12 @@ export const typingPipeline: Pipeline<'typing'> = {
       throw new MercurioError('not_a_member', `${user} is not a member of group ${conversWith}`);
     }
     const payloadForGroup = event(conversWith);
+    // A member who blocks the typer (or whom the typer blocks) is not told, in a group either.
+    const others = group.members.filter((member) => member !== user);
+    const blocked = new Set(await ctx.store.blockedAmong(app, user, others));
     return publishOnly(
-      group.members
-        .filter((member) => member !== user)
+      others
+        .filter((member) => !blocked.has(member))
         .map(
           (member): Publication => ({
             topic: { kind: 'typingChanged', app, user: member, conversWith },
