@@ -13,7 +13,7 @@ import { historyCopy } from '../views.js';
 
 const tags = ['messages'];
 const messageParams = z.object({ appid: appId(), message_id: id('message id') });
-const reactionParams = messageParams.extend({ reaction: z.string().min(1).max(256) });
+const reactionParams = messageParams.extend({ reaction: z.string() });
 /** An admin acts as `user_id`; a user only as themself. */
 const actingAs = z.object({ user_id: id('user id').optional() });
 
