@@ -21,7 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     port: 0,
     silent: true,
     directory,
-    configureBuckets: [{ name: BUCKET }],
+    configureBuckets: [{ name: BUCKET, configs: [] }],
   });
   const address = (await server.run()) as { port: number };
   const s3: S3Env = { endpoint: `http://127.0.0.1:${address.port}`, bucket: BUCKET, ...CREDENTIALS };
