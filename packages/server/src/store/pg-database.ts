@@ -1,6 +1,7 @@
+import pLimit from 'p-limit';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
-import type { SqlDatabase } from './sql.js';
+import type { SqlDatabase, SqlExecutor } from './sql.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 
 /**
@@ -8,7 +9,7 @@ import { StoreUnavailableError } from './store-unavailable.js';
  * stalled connection (a network path that stops forwarding) held every caller for minutes.
  */
 export interface PostgresTimeoutSettings {
-  /** Opening a connection, or waiting for a free one in the pool. */
+  /** Opening a connection (waiting for a free one is bounded apart: see checkoutQueue). */
   readonly connectTimeoutMs: number;
   /** Server side: PostgreSQL cancels a statement running longer (statement_timeout). */
   readonly statementTimeoutMs: number;
@@ -125,6 +126,7 @@ export function createPgDatabase(
     client.on('error', (error) => log?.debug({ err: error }, 'PostgreSQL connection lost'));
   });
 
+  const checkouts = checkoutQueue(poolSize, timeouts);
   const connect = async (): Promise<pg.PoolClient> => {
     try {
       return await pool.connect();
@@ -143,67 +145,110 @@ export function createPgDatabase(
   };
 
   return {
-    async query(text, params, name) {
-      const client = await connect();
-      let failure: unknown;
-      try {
-        const result = await run(client, text, params, name);
-        return { rows: result.rows };
-      } catch (error) {
-        failure = error;
-        throw classify(error, !readOnly(text));
-      } finally {
-        release(client, failure);
-      }
-    },
-    async exec(script) {
-      const client = await connect();
-      let failure: unknown;
-      try {
-        await client.query(script);
-      } catch (error) {
-        failure = error;
-        throw classify(error, true);
-      } finally {
-        release(client, failure);
-      }
-    },
-    async transaction(work) {
-      const client = await connect();
-      let failure: unknown;
-      let committing = false;
-      let brokenRollback = false;
-      try {
-        await client.query('BEGIN');
-        const result = await work({
-          query: async (text, params, name) => ({ rows: (await run(client, text, params, name)).rows }),
-          exec: async (script) => {
-            await client.query(script);
-          },
-        });
-        committing = true;
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        failure = error;
-        // A statement refused (or our own code failing): the connection is in step, roll back and
-        // reuse it. A lost or silent one is discarded, which ends the transaction server-side.
-        if (inStep(error)) {
-          await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-            // A connection that cannot even roll back is discarded rather than reused.
-            failure = new Error('ROLLBACK failed', { cause: rollbackError });
-            brokenRollback = true;
-          });
-        }
-        // Only a COMMIT sent and never answered may have been applied.
-        throw classify(error, committing);
-      } finally {
-        if (brokenRollback) client.release(failure as Error);
-        else release(client, failure);
-      }
-    },
+    query: (text, params, name) => checkouts(() => queryOnce(text, params, name)),
+    exec: (script) => checkouts(() => execOnce(script)),
+    transaction: (work) => checkouts(() => transactionOnce(work)),
     async close() {
       await pool.end();
     },
   };
+
+  async function queryOnce(text: string, params?: readonly unknown[], name?: string) {
+    const client = await connect();
+    let failure: unknown;
+    try {
+      const result = await run(client, text, params, name);
+      return { rows: result.rows };
+    } catch (error) {
+      failure = error;
+      throw classify(error, !readOnly(text));
+    } finally {
+      release(client, failure);
+    }
+  }
+
+  async function execOnce(script: string): Promise<void> {
+    const client = await connect();
+    let failure: unknown;
+    try {
+      await client.query(script);
+    } catch (error) {
+      failure = error;
+      throw classify(error, true);
+    } finally {
+      release(client, failure);
+    }
+  }
+
+  async function transactionOnce<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await connect();
+    let failure: unknown;
+    let committing = false;
+    let brokenRollback = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work({
+        query: async (text, params, name) => ({ rows: (await run(client, text, params, name)).rows }),
+        exec: async (script) => {
+          await client.query(script);
+        },
+      });
+      committing = true;
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      failure = error;
+      // A statement refused (or our own code failing): the connection is in step, roll back and
+      // reuse it. A lost or silent one is discarded, which ends the transaction server-side.
+      if (inStep(error)) {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          // A connection that cannot even roll back is discarded rather than reused.
+          failure = new Error('ROLLBACK failed', { cause: rollbackError });
+          brokenRollback = true;
+        });
+      }
+      // Only a COMMIT sent and never answered may have been applied.
+      throw classify(error, committing);
+    } finally {
+      if (brokenRollback) client.release(failure as Error);
+      else release(client, failure);
+    }
+  }
+}
+
+/**
+ * At most `poolSize` callers hold or wait for a pool client; the others wait here. pg-pool bounds
+ * its own wait with the connection timeout, so a burst deeper than the pool (the router has
+ * prefetch × shards messages in flight) timed out in the queue on a busy machine, was taken for
+ * a database out of reach and paused the router. Waiting here is bounded by what a database that
+ * answers can take: every holder finishes or fails within its query timeout, so a wait longer than
+ * that and a connection's opening means the database is not answering.
+ */
+function checkoutQueue(
+  poolSize: number,
+  timeouts: PostgresTimeoutSettings,
+): <T>(work: () => Promise<T>) => Promise<T> {
+  const limit = pLimit(poolSize);
+  const patienceMs = timeouts.queryTimeoutMs + timeouts.connectTimeoutMs;
+  return (work) =>
+    new Promise((resolve, reject) => {
+      let expired = false;
+      const timer =
+        patienceMs > 0
+          ? setTimeout(() => {
+              expired = true;
+              reject(
+                new StoreUnavailableError(
+                  `PostgreSQL unavailable: no connection free within ${patienceMs} ms`,
+                  { cause: undefined, outcomeUnknown: false },
+                ),
+              );
+            }, patienceMs)
+          : undefined;
+      void limit(async () => {
+        if (expired) return;
+        clearTimeout(timer);
+        await work().then(resolve, reject);
+      });
+    });
 }
