@@ -145,6 +145,8 @@ describe.each(ENGINES)('web app: changing messages in a real browser (%s)', (eng
     // The quote takes bob to the quoted message.
     await message(bob, 'works for me').locator('.quote').click();
     await expect.poll(() => message(bob, 'lunch at 1pm?').getAttribute('class'), T).toContain('flash');
+    // …for a moment only.
+    await expect.poll(() => message(bob, 'lunch at 1pm?').getAttribute('class'), T).not.toContain('flash');
 
     await shot(alice, 'desktop-message-actions');
     await act(bob, 'works for me', 'React'); // the picker open in the phone picture

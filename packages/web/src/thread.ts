@@ -386,7 +386,8 @@ export class ThreadView {
     row.classList.remove('flash');
     void row.offsetWidth; // restart the highlight
     row.classList.add('flash');
-    row.querySelector<HTMLElement>('.more, .bubble')?.focus();
+    setTimeout(() => row.classList.remove('flash'), 2000);
+    row.querySelector<HTMLElement>('.more')?.focus({ preventScroll: true });
   }
 
   /** Puts the rows in order (by seq; unsent ones last) with a separator before each new day. */
