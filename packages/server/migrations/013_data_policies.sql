@@ -67,3 +67,6 @@ CREATE INDEX user_blocks_blocked_idx ON user_blocks (app_id, blocked);
 
 -- A muted conversation: new messages do not bump its unread count, and its entry says muted.
 ALTER TABLE conversations ADD COLUMN muted boolean NOT NULL DEFAULT false;
+
+-- A purged or removed message's delete-for-me rows (migration 011), found by the message.
+CREATE INDEX IF NOT EXISTS message_hidden_message_idx ON message_hidden (app_id, message_id);

@@ -142,6 +142,26 @@ describe.each(ENGINES)('erasure and export of a user (%s)', (engine) => {
        VALUES ($1, $2, 'zoe', 'd/bob/zoe', $3, 'text/plain', 3, $4)`,
       [stack.app, randomUUID(), `${marker}.txt`, Date.now()],
     );
+    // An earlier version of her first message (as an edit keeps it), and her reaction to bob's.
+    await stack.sql.query(
+      `INSERT INTO message_versions (app_id, message_id, version, body, text, replaced_at, replaced_by, change)
+       VALUES ($1, $2, 1, $3::jsonb, $4, $5, 'zoe', 'edited')`,
+      [
+        stack.app,
+        sent[0],
+        JSON.stringify({ text: `before edit ${marker}`, sender_fullname: zoeName }),
+        `before edit ${marker}`,
+        Date.now(),
+      ],
+    );
+    const { rows: bobs } = await stack.sql.query<{ message_id: string }>(
+      "SELECT message_id FROM messages WHERE app_id = $1 AND sender = 'bob'",
+      [stack.app],
+    );
+    await stack.sql.query(
+      `INSERT INTO message_reactions (app_id, message_id, reaction, user_id, created_at) VALUES ($1, $2, '👍', 'zoe', $3)`,
+      [stack.app, bobs[0]!.message_id, Date.now()],
+    );
     await stack.sql.query(
       `INSERT INTO dead_letters (app_id, topic, body, attempts, error, failed_at) VALUES ($1, $2, $3, 1, 'x', $4)`,
       [stack.app, stack.outgoing('zoe', 'bob'), Buffer.from(JSON.stringify({ text: marker })), Date.now()],
@@ -169,9 +189,13 @@ describe.each(ENGINES)('erasure and export of a user (%s)', (engine) => {
         .sort(),
     ).toEqual(['bob', group].sort());
     expect(lines.filter((l) => l.kind === 'attachment').map((a) => a.name)).toEqual([`${marker}.txt`]);
+    expect(lines.filter((l) => l.kind === 'message_version').map((v) => v.body.text)).toEqual([
+      `before edit ${marker}`,
+    ]);
+    expect(lines.filter((l) => l.kind === 'reaction').map((r) => r.reaction)).toEqual(['👍']);
     expect(lines.at(-1)).toEqual({
       kind: 'end',
-      counts: { conversation: 2, group: 1, message: 4, attachment: 1 },
+      counts: { conversation: 2, group: 1, message: 4, message_version: 1, reaction: 1, attachment: 1 },
     });
     // Another user's export has none of her messages (his conversation rows show her last one).
     const bobs = await call('admin', 'GET', `/v1/apps/{app}/users/bob/export`);
@@ -210,6 +234,8 @@ describe.each(ENGINES)('erasure and export of a user (%s)', (engine) => {
       instances: 1,
       attachments: 1,
       dead_letters: 1,
+      reactions: 1,
+      versions_reactions_hidden: 1,
     });
     expect(job.counts.webhook_events).toBeGreaterThan(0);
 

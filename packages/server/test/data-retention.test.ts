@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.js';
+import { RetentionPurger } from '../src/policies/retention-purge.js';
 import type { Store } from '../src/store/store.js';
 import { conversationKey } from '../src/store/types.js';
 import { ENGINES, TestStack } from './support/stack.js';
@@ -219,5 +221,55 @@ describe.each(ENGINES)('retention policies and the purge (%s)', (engine) => {
     expect(otherApp.statusCode).toBe(403);
     expect((await call('admin', 'DELETE', '/retention', { scope: 'direct' })).statusCode).toBe(404);
     expect((await call('admin', 'GET', '/retention')).json().result).toEqual(before);
+  });
+  it('takes what hangs off a purged message: versions, reactions, hidden rows, attachments (blobs through the hook)', async () => {
+    const old = await seed('nia', 'oto', 'no-old', 100);
+    const kept = await seed('oto', 'nia', 'no-new', 1);
+    for (const id of [old, kept]) {
+      await stack.sql.query(
+        `INSERT INTO message_versions (app_id, message_id, version, body, text, replaced_at, replaced_by, change)
+         VALUES ($1, $2, 1, '{}'::jsonb, 'v', 0, 'nia', 'edited')`,
+        [stack.app, id],
+      );
+      await stack.sql.query(
+        "INSERT INTO message_reactions (app_id, message_id, reaction, user_id, created_at) VALUES ($1, $2, '👍', 'oto', 0)",
+        [stack.app, id],
+      );
+      await stack.sql.query(
+        `INSERT INTO message_hidden (app_id, user_id, message_id, conversation_key, seq, hidden_at)
+         VALUES ($1, 'oto', $2, 'd/nia/oto', 1, 0)`,
+        [stack.app, id],
+      );
+      await stack.sql.query(
+        `INSERT INTO attachments (app_id, attachment_id, owner, conversation_key, name, content_type, size_bytes,
+           has_thumbnail, message_id, created_at)
+         VALUES ($1, $2, 'nia', 'd/nia/oto', 'f.png', 'image/png', 1, true, $2, 0)`,
+        [stack.app, id],
+      );
+    }
+    const removed: string[] = [];
+    const purger = new RetentionPurger({
+      store,
+      settings: { intervalMs: 0, batchSize: 50, batchPauseMs: 0, app: stack.app },
+      log: createLogger('silent'),
+      now: Date.now,
+      blobs: async (keys) => {
+        removed.push(...keys);
+        return keys.length;
+      },
+    });
+    const report = await purger.run();
+    expect(report).toMatchObject({ deletedMessages: 1, deletedDependents: 3, deletedBlobs: 2 });
+    expect(removed.sort()).toEqual([old, `${old}.thumb`]);
+    for (const table of ['message_versions', 'message_reactions', 'message_hidden', 'attachments']) {
+      const { rows } = await stack.sql.query<{ message_id: string }>(
+        `SELECT message_id FROM ${table} WHERE app_id = $1`,
+        [stack.app],
+      );
+      expect(
+        rows.map((r) => r.message_id),
+        table,
+      ).toEqual([kept]);
+    }
   });
 });

@@ -28,6 +28,8 @@ export interface PurgeReport {
   scanned: number;
   deletedMessages: number;
   deletedOutboxRows: number;
+  /** Earlier versions, reactions and delete-for-me rows of the purged messages. */
+  deletedDependents: number;
   deletedBlobs: number;
   conversationsFixed: number;
   /** Apps another process was purging: left to it. */
@@ -118,6 +120,7 @@ export class RetentionPurger {
       scanned: 0,
       deletedMessages: 0,
       deletedOutboxRows: 0,
+      deletedDependents: 0,
       deletedBlobs: 0,
       conversationsFixed: 0,
       busyApps: [],
@@ -152,6 +155,7 @@ export class RetentionPurger {
       report.scanned += batch.scanned;
       report.deletedMessages += batch.deleted.length;
       report.deletedOutboxRows += batch.outboxRows;
+      report.deletedDependents += batch.dependents;
       report.conversationsFixed += batch.conversationsFixed;
       if (batch.blobKeys.length > 0) report.deletedBlobs += await this.#blobs(batch.blobKeys);
       cursor = batch.cursor;

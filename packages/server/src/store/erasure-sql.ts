@@ -1,4 +1,4 @@
-import { blobKeysOf, fixConversations } from './purge-sql.js';
+import { blobKeysOf, deleteMessageDependents, fixConversations } from './purge-sql.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 
 export type ErasureMode = 'tombstone' | 'remove';
@@ -132,6 +132,9 @@ export async function eraseMessageBatch(
     if (rows.length === 0) return { lastSeq: undefined, blobKeys: [] };
     const seqs = rows.map((r) => Number(r.seq));
     const ids = rows.map((r) => r.message_id);
+    // Their earlier versions (what they said before an edit) and the reactions to them go in
+    // either mode; a tombstone keeps no trace of what it was.
+    const dependents = await deleteMessageDependents(tx, app, ids);
     if (mode === 'remove') {
       await tx.query(
         'DELETE FROM messages WHERE app_id = $1 AND conversation_key = $2 AND seq = ANY($3::bigint[])',
@@ -158,6 +161,7 @@ export async function eraseMessageBatch(
       [mode === 'remove' ? 'messages_removed' : 'messages_tombstoned']: rows.length,
       attachments: attachments.rows.length,
       webhook_events: outbox.rows[0]?.n ?? 0,
+      versions_reactions_hidden: dependents,
     });
     return { lastSeq: seqs[seqs.length - 1], blobKeys: blobKeysOf(attachments.rows) };
   });
@@ -181,6 +185,14 @@ export async function scrubConversation(
          WHERE app_id = $1 AND conversation_key = $2 AND recipient = $3 AND body ? 'recipient_fullname'
          RETURNING 1)
        SELECT count(*)::int AS n FROM changed`,
+      [app, key, user],
+    );
+    // Earlier versions of what others sent them carry their name too.
+    await tx.query(
+      `UPDATE message_versions v SET body = v.body - 'recipient_fullname'
+       FROM messages m
+       WHERE m.app_id = $1 AND m.conversation_key = $2 AND m.recipient = $3
+         AND v.app_id = $1 AND v.message_id = m.message_id AND v.body ? 'recipient_fullname'`,
       [app, key, user],
     );
     const events = await tx.query<{ n: number }>(
@@ -210,6 +222,9 @@ const LAST_STEP: Record<string, string> = {
   instances: 'DELETE FROM instances WHERE app_id = $1 AND user_id = $2',
   profile: 'DELETE FROM user_profiles WHERE app_id = $1 AND user_id = $2',
   blocks: 'DELETE FROM user_blocks WHERE app_id = $1 AND (blocker = $2 OR blocked = $2)',
+  // Their reactions to others' messages, and what they hid for themselves (migration 011).
+  reactions: 'DELETE FROM message_reactions WHERE app_id = $1 AND user_id = $2',
+  hidden: 'DELETE FROM message_hidden WHERE app_id = $1 AND user_id = $2',
   // Their own conversation events (c/<user>/…) and presence events (p/<user>).
   webhook_events: `DELETE FROM webhook_outbox WHERE app_id = $1
     AND (ordering_key = 'p/' || $2 OR left(ordering_key, length($2) + 3) = 'c/' || $2 || '/')`,

@@ -13,6 +13,8 @@ export type ExportRecord =
   | { kind: 'group'; [field: string]: unknown }
   | { kind: 'message'; [field: string]: unknown }
   | { kind: 'attachment'; [field: string]: unknown }
+  | { kind: 'message_version'; [field: string]: unknown }
+  | { kind: 'reaction'; [field: string]: unknown }
   | { kind: 'end'; counts: Record<string, number> };
 
 /** Rows read per query: the export holds one page in memory, never the whole history. */
@@ -29,7 +31,14 @@ export async function* exportUser(
   user: string,
   now: number,
 ): AsyncGenerator<ExportRecord> {
-  const counts: Record<string, number> = { conversation: 0, group: 0, message: 0, attachment: 0 };
+  const counts: Record<string, number> = {
+    conversation: 0,
+    group: 0,
+    message: 0,
+    message_version: 0,
+    reaction: 0,
+    attachment: 0,
+  };
   const profile = await db.query<Record<string, unknown>>(
     'SELECT fullname, firstname, lastname, updated_at FROM user_profiles WHERE app_id = $1 AND user_id = $2',
     [app, user],
@@ -77,10 +86,26 @@ export async function* exportUser(
       );
       for (const row of rows) yield { kind: 'message', ...row };
       counts.message! += rows.length;
+      // What they said before they edited or deleted it (migration 011).
+      const versions = await db.query<Record<string, unknown>>(
+        `SELECT message_id, version, body, replaced_at, change FROM message_versions
+         WHERE app_id = $1 AND message_id = ANY($2::text[]) ORDER BY message_id, version`,
+        [app, rows.map((row) => row.message_id)],
+      );
+      for (const row of versions.rows) yield { kind: 'message_version', ...row };
+      counts.message_version! += versions.rows.length;
       if (rows.length < PAGE) break;
       seq = Number(rows[rows.length - 1]!.seq);
     }
   }
+
+  const reactions = await db.query<Record<string, unknown>>(
+    `SELECT message_id, reaction, created_at FROM message_reactions WHERE app_id = $1 AND user_id = $2
+     ORDER BY created_at, message_id, reaction`,
+    [app, user],
+  );
+  for (const row of reactions.rows) yield { kind: 'reaction', ...row };
+  counts.reaction = reactions.rows.length;
 
   const attachments = await db.query<Record<string, unknown>>(
     `SELECT attachment_id, conversation_key, name, content_type, size_bytes, width, height, message_id,

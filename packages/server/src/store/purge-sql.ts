@@ -16,6 +16,8 @@ export interface PurgeBatch {
   deleted: { conversationKey: string; messageId: string }[];
   /** Webhook events of the deleted messages, deleted with them (their deliveries cascade). */
   outboxRows: number;
+  /** Earlier versions, reactions and delete-for-me rows of the deleted messages. */
+  dependents: number;
   /** Blob keys of the deleted messages' attachments (rows deleted; bytes removed after the commit). */
   blobKeys: string[];
   /** Conversation rows whose last message or unread count were brought back in line. */
@@ -103,6 +105,25 @@ const PURGE_ATTACHMENTS = `
 DELETE FROM attachments WHERE app_id = $1 AND message_id = ANY($2::text[])
 RETURNING attachment_id AS "attachmentId", has_thumbnail AS "hasThumbnail"`;
 
+/**
+ * What hangs off deleted messages by id (migration 011): their earlier versions, reactions and
+ * delete-for-me rows. Returns how many rows went.
+ */
+export async function deleteMessageDependents(
+  tx: SqlExecutor,
+  app: string,
+  messageIds: readonly string[],
+): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>(
+    `WITH v AS (DELETE FROM message_versions WHERE app_id = $1 AND message_id = ANY($2::text[]) RETURNING 1),
+       r AS (DELETE FROM message_reactions WHERE app_id = $1 AND message_id = ANY($2::text[]) RETURNING 1),
+       h AS (DELETE FROM message_hidden WHERE app_id = $1 AND message_id = ANY($2::text[]) RETURNING 1)
+     SELECT ((SELECT count(*) FROM v) + (SELECT count(*) FROM r) + (SELECT count(*) FROM h))::int AS n`,
+    [app, messageIds],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** The webhook events of deleted messages: found by their conversation (ordering key) and id. */
 const PURGE_OUTBOX = `
 WITH gone AS (
@@ -179,6 +200,7 @@ export async function purgeBatch(
         scanned: 0,
         deleted: [],
         outboxRows: 0,
+        dependents: 0,
         blobKeys: [],
         conversationsFixed: 0,
         cursor,
@@ -202,6 +224,7 @@ export async function purgeBatch(
     let outboxRows = 0;
     let conversationsFixed = 0;
     let blobKeys: string[] = [];
+    let dependents = 0;
     if (deleted.length > 0) {
       const keys = [...new Set(deleted.map((d) => d.conversationKey))];
       const outbox = await tx.query<{ n: number }>(PURGE_OUTBOX, [
@@ -210,6 +233,11 @@ export async function purgeBatch(
         deleted.map((d) => d.messageId),
       ]);
       outboxRows = outbox.rows[0]?.n ?? 0;
+      dependents = await deleteMessageDependents(
+        tx,
+        app,
+        deleted.map((d) => d.messageId),
+      );
       const attachments = await tx.query<{ attachmentId: string; hasThumbnail: boolean }>(PURGE_ATTACHMENTS, [
         app,
         deleted.map((d) => d.messageId),
@@ -228,6 +256,7 @@ export async function purgeBatch(
       scanned: row.scanned,
       deleted,
       outboxRows,
+      dependents,
       blobKeys,
       conversationsFixed,
       cursor: last,
