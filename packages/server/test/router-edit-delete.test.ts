@@ -321,6 +321,31 @@ describe.each(ENGINES)('editing and deleting messages (%s)', (engine) => {
     expect(alice.received.some(act.updated('alice', 'bob', id))).toBe(false);
   });
 
+  it("the broker refuses a change published in another user's namespace: the connection closes, nothing changes", async () => {
+    const id = (await act.send(alice, 'alice', bob, 'bob', { text: 'not yours' })).message_id;
+    const before = await act.stored(id);
+    for (const action of ['edit', 'delete', 'react'] as const) {
+      const intruder = await stack.client(`mallory-${action}`);
+      intruder
+        .publish(act.changeTopic('alice', 'bob', id, action), {
+          text: 'forged',
+          reaction: '👍',
+          action: 'add',
+        })
+        .catch(() => {});
+      await intruder.waitForClose();
+    }
+    // The router saw nothing: a later change by the author is processed, the forged ones never were.
+    await alice.publish(act.changeTopic('alice', 'bob', id, 'edit'), { text: 'still mine' });
+    await bob.waitFor(act.updated('bob', 'alice', id, 'edited'));
+    const after = await act.stored(id);
+    expect(after.versions.map((v: { body: { text: string } }) => v.body.text)).toEqual([
+      before.message[0].text,
+    ]);
+    expect(after.reactions).toEqual([]);
+    expect(after.message[0].deleted_at).toBeNull();
+  });
+
   it("a group's owner deletes a member's message; another member may not", async () => {
     await carol.publish(stack.outgoing('carol', 'group-crew'), { text: 'off-topic', channel_type: 'group' });
     const copy = await alice.waitFor((m) => m.payload.text === 'off-topic');
