@@ -17,6 +17,12 @@ import {
   type Listener,
   type MercurioEvents,
 } from './events.js';
+import {
+  type SendFileOptions,
+  type UploadedAttachment,
+  type UploadInput,
+  uploadFile,
+} from './file-upload.js';
 import { SeqTracker } from './gap-fill.js';
 import { HeldMessages } from './held-messages.js';
 import { InboundDispatch } from './inbound.js';
@@ -47,6 +53,8 @@ export class MercurioClient {
   readonly #emitter = new Emitter();
   readonly #tokens: TokenSource;
   readonly #api: Api | undefined;
+  /** Where files are uploaded (`sendFile`): the HTTP API and the fetch it is called with. */
+  readonly #uploads: Omit<Parameters<typeof uploadFile>[0], 'app' | 'tokens'> | undefined;
   readonly #outbox: Outbox;
   readonly #sender: OutboxSender;
   readonly #tracker = new SeqTracker();
@@ -74,6 +82,7 @@ export class MercurioClient {
     // What a buggy server or a proxy puts into the inbox never reaches the app: it is dropped and told.
     const report: ReportInvalid = (message, details) => this.#error('invalid_event', message, details);
     const fetch = options.fetch ?? (globalThis.fetch?.bind(globalThis) as FetchLike | undefined);
+    this.#uploads = options.apiEndpoint && fetch ? { apiEndpoint: options.apiEndpoint, fetch } : undefined;
     this.#api =
       options.apiEndpoint && fetch
         ? new Api(options.apiEndpoint, appId, userId, this.#tokens, fetch, report)
@@ -291,6 +300,42 @@ export class MercurioClient {
   }
 
   /** Typing indicator (QoS 0, never queued: dropped while offline). */
+  /**
+   * Uploads a file into the conversation with `to` (tus: resumable, retried from the server's
+   * offset after an interruption; `onProgress` as bytes arrive) and sends it as Chat21's image or
+   * file message (`type` and `metadata` as the server made them). Needs `apiEndpoint`. Rejects
+   * with a MercurioApiError (`attachment_too_large`, `attachment_type_not_allowed`,
+   * `image_too_large`, `not_a_member`, …) and then sends nothing.
+   */
+  async sendFile(
+    to: string,
+    file: UploadInput,
+    options: SendFileOptions & Omit<SendOptions, 'group'> = {},
+  ): Promise<{ message_id: string; attachment: UploadedAttachment }> {
+    if (!this.#uploads) throw new TypeError('sendFile needs apiEndpoint (and fetch)');
+    const attachment = await uploadFile(
+      { ...this.#uploads, app: this.appId, tokens: this.#tokens },
+      to,
+      file,
+      options,
+    );
+    const {
+      onProgress: _progress,
+      name: _name,
+      text,
+      chunkSize: _chunk,
+      retryDelays: _retry,
+      signal: _signal,
+      ...send
+    } = options;
+    const sent = await this.sendMessage(
+      to,
+      { text: text ?? attachment.metadata.name, type: attachment.type, metadata: { ...attachment.metadata } },
+      send,
+    );
+    return { ...sent, attachment };
+  }
+
   async typing(conversWith: string, typing: boolean, writerFullname?: string): Promise<void> {
     const client = this.#connection.client;
     if (!client) return;

@@ -12,6 +12,13 @@ export { MercurioClient } from './client.js';
 export { connect, createClient, MercurioConnectError } from './connect.js';
 export { Dedupe } from './dedupe.js';
 export * from './events.js';
+export type {
+  AttachmentMetadata,
+  SendFileOptions,
+  UploadedAttachment,
+  UploadInput,
+  UploadProgress,
+} from './file-upload.js';
 export { type EditContent, MercurioActionError, type MessageAction } from './message-actions.js';
 export {
   type ChatMessage,
