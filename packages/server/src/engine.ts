@@ -17,6 +17,7 @@ import { type AbuseLimits, RateLimits } from './limits/abuse-limits.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { PublicationRelay } from './outbox/publication-relay.js';
+import { blobStoreRemover } from './policies/message-blobs.js';
 import { createPolicyMetrics } from './policies/policy-metrics.js';
 import { type DataPolicyServices, dataPolicyServices } from './policies/services.js';
 import { Router } from './router/router.js';
@@ -141,6 +142,8 @@ export async function startEngine(config: Config, log: Logger, parts: EnginePart
       log,
       settings: config.retention,
       metrics: createPolicyMetrics(metrics.registry),
+      // Purged and erased messages' attachment bytes leave the blob store too.
+      blobs: blobStoreRemover(blobs),
     });
     cleanup.push(() => policies.purger.stop());
 
