@@ -99,10 +99,15 @@ export async function historyPage(
   // Fetched newest first unless paging forward: always hand out oldest first.
   if (page.after === undefined) kept.reverse();
   // Issue 15: what the user hid keeps only its seq; a reply carries its quote as it is now.
-  const hidden = await ctx.store.hiddenFor(app, user, kept.map((message) => message.messageId));
+  const hidden = await ctx.store.hiddenFor(
+    app,
+    user,
+    kept.map((message) => message.messageId),
+  );
   const quotes = await quotesFor(ctx.store, app, kept);
   const messages = kept.map((message): MessageCopy | HiddenEntry => {
-    if (hidden.has(message.messageId)) return { message_id: message.messageId, seq: message.seq, hidden: true };
+    if (hidden.has(message.messageId))
+      return { message_id: message.messageId, seq: message.seq, hidden: true };
     const copy = historyCopy(message, access.reads);
     const quote = quotes.get(message.messageId);
     return quote ? { ...copy, quote } : copy;
