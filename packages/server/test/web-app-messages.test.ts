@@ -8,6 +8,7 @@ import { launchChromium, REPO, say, signIn, T, texts } from './support/web-brows
 const SCREENSHOTS = `${REPO}packages/web/screenshots`;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+const ATTACK = '<img src=x onerror=alert(1)>';
 
 /**
  * Edit, delete, reply, react and mention in the web app (issue 15), between two people in two
@@ -168,5 +169,28 @@ describe.each(ENGINES)('web app: changing messages in a real browser (%s)', (eng
     expect(await message(bob, 'works for me').locator('.quote .quote-text').textContent()).toBe(
       'lunch at 1pm?',
     );
+
+    // Keyboard only: alice edits her message to markup; bob sees text, never an element or a dialog.
+    const dialogs: string[] = [];
+    for (const page of [alice, bob])
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+    await message(alice, 'lunch at 1pm?').locator('.more').focus();
+    await alice.keyboard.press('Enter'); // opens the actions, focus on the first (Reply)
+    await alice.keyboard.press('Tab'); // React
+    await alice.keyboard.press('Tab'); // Edit
+    await expect.poll(() => alice.evaluate(() => document.activeElement?.textContent)).toBe('Edit');
+    await alice.keyboard.press('Enter');
+    await alice.keyboard.press('ControlOrMeta+a');
+    await alice.keyboard.type(ATTACK);
+    await alice.keyboard.press('Enter');
+    await expect.poll(() => message(bob, ATTACK).locator('.bubble > .text').textContent(), T).toBe(ATTACK);
+    await expect
+      .poll(() => message(bob, 'works for me').locator('.quote .quote-text').textContent(), T)
+      .toBe(ATTACK);
+    expect(await bob.locator('#messages img').count()).toBe(0);
+    expect(dialogs).toEqual([]);
   });
 });
