@@ -181,7 +181,8 @@ describe.each(ENGINES)('web app: changing messages in a real browser (%s)', (eng
     await alice.keyboard.press('Enter'); // opens the actions, focus on the first (Reply)
     await alice.keyboard.press('Tab'); // React
     await alice.keyboard.press('Tab'); // Edit
-    await expect.poll(() => alice.evaluate(() => document.activeElement?.textContent)).toBe('Edit');
+    const editButton = message(alice, 'lunch at 1pm?').getByRole('button', { name: 'Edit', exact: true });
+    await expect.poll(() => editButton.evaluate((el) => el.ownerDocument.activeElement === el)).toBe(true);
     await alice.keyboard.press('Enter');
     await alice.keyboard.press('ControlOrMeta+a');
     await alice.keyboard.type(ATTACK);
