@@ -65,6 +65,7 @@ export const ConversationViewPartSchema: z.ZodType<Partial<ConversationView>> = 
   read_seq: count.optional(),
   last_message_text: z.string().nullable().optional(),
   timestamp: z.number().optional(),
+  muted: z.boolean().optional(),
 });
 
 /** `…/groups/<group id>/clientupdated`: the group as the service that changed it published it. */

@@ -107,6 +107,8 @@ export interface ConversationView {
   read_seq: number;
   last_message_text: string | null;
   timestamp: number;
+  /** Mercurio: muted by its owner (no unread bump); a push service should stay silent. */
+  muted?: boolean;
 }
 
 /** `…/messages/<cw>/<message_id>/clientupdated` payload. */

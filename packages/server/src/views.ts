@@ -40,6 +40,7 @@ export function conversationView(conversation: ConversationRecord): Conversation
     last_seq: conversation.lastSeq,
     read_seq: conversation.readSeq,
     mentioned: conversation.mentioned ?? false,
+    muted: conversation.muted ?? false,
     last_message_text: typeof last.text === 'string' ? last.text : null,
     timestamp: typeof last.timestamp === 'number' ? last.timestamp : conversation.updatedAt,
   };

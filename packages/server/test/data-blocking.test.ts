@@ -6,7 +6,18 @@ import { seedMessage } from './support/seed.js';
 import { ENGINES, TestStack } from './support/stack.js';
 
 describe.each(ENGINES)('blocking and muting (%s)', (engine) => {
-  const stack = new TestStack('blocking', { MERCURIO_RETENTION_INTERVAL_MS: '0' }, engine);
+  const stack = new TestStack(
+    'blocking',
+    {
+      MERCURIO_RETENTION_INTERVAL_MS: '0',
+      // Webhook events kept in the outbox (never delivered), to read what a push service would get.
+      MERCURIO_WEBHOOKS: JSON.stringify([{ url: 'http://127.0.0.1:9/hook' }]),
+      MERCURIO_WEBHOOK_SECRET: 'w'.repeat(40),
+      MERCURIO_WEBHOOK_RETRY_BASE_MS: '3600000',
+      MERCURIO_WEBHOOK_RETRY_MAX_MS: '3600000',
+    },
+    engine,
+  );
   let api: FastifyInstance;
   let alice: TestClient;
   let mallory: TestClient;
@@ -166,6 +177,23 @@ describe.each(ENGINES)('blocking and muting (%s)', (engine) => {
     await carol.publish(stack.outgoing('carol', 'alice'), { text: 'while muted', type: 'text' });
     await alice.waitFor((m) => added('alice', 'carol')(m) && m.payload.text === 'while muted');
     expect(await unread('alice', 'carol')).toEqual({ unread_count: before, muted: true });
+    // "No push": the conversation entry and alice's message-delivered webhook event say muted.
+    const list = await call('alice', 'GET', '/alice/conversations');
+    expect(list.json().result.find((c: { conversWith: string }) => c.conversWith === 'carol')).toMatchObject({
+      muted: true,
+      unread_count: before,
+    });
+    const delivered = async (text: string) =>
+      (
+        await stack.sql.query<{ payload: { muted?: boolean; delivered_to: string } }>(
+          `SELECT payload FROM webhook_outbox WHERE app_id = $1 AND event_type = 'message-delivered'
+             AND payload->'data'->>'text' = $2`,
+          [stack.app, text],
+        )
+      ).rows.map((r) => r.payload);
+    expect(await delivered('while muted')).toEqual([
+      expect.objectContaining({ delivered_to: 'alice', muted: true }),
+    ]);
 
     const unmute = await call('alice', 'PUT', '/v1/apps/{app}/users/alice/conversations/carol/muted', {
       muted: false,
@@ -174,6 +202,7 @@ describe.each(ENGINES)('blocking and muting (%s)', (engine) => {
     await carol.publish(stack.outgoing('carol', 'alice'), { text: 'unmuted', type: 'text' });
     await alice.waitFor((m) => added('alice', 'carol')(m) && m.payload.text === 'unmuted');
     expect(await unread('alice', 'carol')).toEqual({ unread_count: before + 1, muted: false });
+    expect((await delivered('unmuted'))[0]?.muted).toBeUndefined();
 
     expect(
       (await call('mallory', 'PUT', '/v1/apps/{app}/users/alice/conversations/carol/muted', { muted: true }))

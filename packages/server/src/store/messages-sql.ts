@@ -96,7 +96,8 @@ WITH existing AS (
 SELECT (SELECT seq FROM inserted) AS seq,
   (SELECT row_to_json(e) FROM existing e) AS existing,
   (SELECT coalesce(json_agg(u), '[]'::json) FROM upserted u WHERE u.owner IN (SELECT owner FROM archived))
-    AS unarchived`;
+    AS unarchived,
+  (SELECT coalesce(json_agg(u.owner), '[]'::json) FROM upserted u WHERE u.muted) AS muted`;
 
 export async function insertMessage(
   db: SqlExecutor,
@@ -107,6 +108,7 @@ export async function insertMessage(
     seq: number | null;
     existing: MessageRow | null;
     unarchived: ConversationRow[];
+    muted: string[];
   }>(
     RECORD_MESSAGE,
     [
@@ -133,6 +135,7 @@ export async function insertMessage(
     message: { ...message, seq: Number(row.seq) },
     duplicate: false,
     unarchived: row.unarchived.map(toConversation),
+    muted: row.muted,
   };
 }
 

@@ -34,7 +34,7 @@ export function toMessage(row: MessageRow): StoredMessage {
 }
 
 export const CONVERSATION_COLUMNS =
-  'app_id, owner, convers_with, conversation_key, channel_type, last_seq, last_message, unread_count, read_seq, archived, is_new, updated_at, mentioned';
+  'app_id, owner, convers_with, conversation_key, channel_type, last_seq, last_message, unread_count, read_seq, archived, is_new, updated_at, mentioned, muted';
 
 export interface ConversationRow {
   app_id: string;
@@ -49,6 +49,7 @@ export interface ConversationRow {
   archived: boolean;
   is_new: boolean;
   mentioned: boolean;
+  muted: boolean;
   updated_at: number;
 }
 
@@ -66,6 +67,7 @@ export function toConversation(row: ConversationRow): ConversationRecord {
     archived: row.archived,
     isNew: row.is_new,
     mentioned: row.mentioned,
+    muted: row.muted,
     updatedAt: Number(row.updated_at),
   };
 }

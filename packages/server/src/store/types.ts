@@ -59,6 +59,8 @@ export interface RecordedMessage {
   duplicate: boolean;
   /** Conversations that were archived and are back in their owners' lists because of this message. */
   unarchived: ConversationRecord[];
+  /** Owners whose conversation is muted: their webhook events say so (a push service stays silent). */
+  muted?: readonly string[];
 }
 
 export interface ConversationRecord {
@@ -75,6 +77,8 @@ export interface ConversationRecord {
   isNew: boolean;
   /** Mentioned since the owner last read the conversation (issue 15). */
   mentioned?: boolean;
+  /** Muted by its owner: new messages do not bump the unread count (data policies). */
+  muted?: boolean;
   updatedAt: number;
 }
 

@@ -95,21 +95,25 @@ export function messageEvents(
   message: StoredMessage,
   recipients: readonly string[],
   now: number,
+  /** Recipients who muted the conversation: their event says `muted: true` (no push wanted). */
+  muted: ReadonlySet<string> = new Set(),
 ): WebhookEvent[] {
   const group = message.channelType === 'group';
   const sentInbox = group ? message.recipient : message.sender;
   return [
     messageEvent('message-sent', message, MessageStatus.SENT, sentInbox, message.recipient, now),
-    ...recipients.map((inbox) =>
-      messageEvent(
+    ...recipients.map((inbox) => {
+      const event = messageEvent(
         'message-delivered',
         message,
         MessageStatus.DELIVERED,
         inbox,
         group ? message.recipient : message.sender,
         now,
-      ),
-    ),
+      );
+      if (muted.has(inbox)) event.payload.muted = true;
+      return event;
+    }),
   ];
 }
 
@@ -120,7 +124,7 @@ export function recordedEvents(
   now: number,
 ): WebhookEvent[] {
   return [
-    ...messageEvents(recorded.message, recipients, now),
+    ...messageEvents(recorded.message, recipients, now, new Set(recorded.muted)),
     ...recorded.unarchived.map((conversation) =>
       conversationEvent('conversation-unarchived', conversationView(conversation), now),
     ),
