@@ -59,7 +59,9 @@ const PURGE_BATCH = `
 WITH scanned AS (
   SELECT m.conversation_key, m.seq, m.created_at, m.channel_type, m.sender, m.recipient
   FROM messages m
-  WHERE m.app_id = $1 AND m.created_at < $2
+  -- The plain bound on created_at starts the index range at the cursor: the row comparison alone
+  -- is only a filter, and each batch would walk again over every entry before it.
+  WHERE m.app_id = $1 AND m.created_at < $2 AND m.created_at >= $3::bigint
     AND (m.created_at, m.conversation_key, m.seq) > ($3::bigint, $4::text, $5::bigint)
   ORDER BY m.created_at, m.conversation_key, m.seq
   LIMIT $6
