@@ -190,6 +190,30 @@ describe.each(CASES)('attachments refused on %s (%s blob store)', (engine, blobs
     expect(await refusedWith('alice', alice, 'bob', accepted.attachment_id)).toBe('attachment_not_found');
   });
 
+  it('a group attachment: uploaded by a member, sent to the group, fetched by members only', async () => {
+    const sent = (await upload('alice', group, { name: 'g.png', bytes: await png(32, 32) }, 'group')).body
+      .result;
+    expect(sent.attachment_id).toBeDefined();
+    await alice.publish(stack.outgoing('alice', group), {
+      text: 'g.png',
+      type: 'image',
+      channel_type: 'group',
+      metadata: { attachment_id: sent.attachment_id },
+    });
+    await alice.waitFor(
+      (m) =>
+        m.topic === stack.topic('users', 'alice', 'messages', group, 'clientadded') &&
+        m.payload.text === 'g.png',
+    );
+    const fetchAs = async (user: string) =>
+      (
+        await fetch(`${url}/api/v1/apps/${stack.app}/attachments/${sent.attachment_id}`, {
+          headers: { authorization: tokens[user]! },
+        })
+      ).status;
+    expect([await fetchAs('alice'), await fetchAs('bob'), await fetchAs('carol')]).toEqual([200, 200, 404]);
+  });
+
   it('file URLs: tampered, for another file or variant, expired, and outsiders are refused', async () => {
     const resource = await fetch(`${url}/api/v1/apps/${stack.app}/attachments/${accepted.attachment_id}`, {
       headers: { authorization: tokens.bob! },

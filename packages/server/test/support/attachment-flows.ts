@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { blobKeys, type Json, jpegWithExif, stagedFiles, uploadMultipart } from './attachments.js';
+import { DEFAULT_ATTACHMENT_TYPES } from '../../src/attachments/settings.js';
+import {
+  blobKeys,
+  type Json,
+  jpegWithExif,
+  SVG_WITH_SCRIPT,
+  stagedFiles,
+  uploadMultipart,
+} from './attachments.js';
 import type { TestClient } from './mqtt-client.js';
 import { s3Settings } from './s3-env.js';
 import { type EngineKind, TestStack } from './stack.js';
@@ -26,6 +34,13 @@ export function attachmentFlows(engine: EngineKind, blobs: BlobKind): void {
       MERCURIO_DATA_DIR: dataDir,
       MERCURIO_ATTACHMENT_MAX_BYTES: String(2 * 1024 * 1024),
       MERCURIO_ATTACHMENT_ORPHAN_SECONDS: '1',
+      // The default list, XML (file-type's name for an SVG with an XML declaration) and bytes of
+      // no known type: an operator allowing any file.
+      MERCURIO_ATTACHMENT_TYPES: [
+        ...DEFAULT_ATTACHMENT_TYPES,
+        'application/xml',
+        'application/octet-stream',
+      ].join(','),
       ...(blobs === 's3' ? s3Settings(`att-${engine}-${process.pid}-${Date.now()}`) : {}),
     },
     engine,
@@ -166,6 +181,27 @@ export function attachmentFlows(engine: EngineKind, blobs: BlobKind): void {
     expect(Buffer.from(await file.arrayBuffer()).equals(PDF)).toBe(true);
   });
 
+  it('an SVG with a script, allowed as XML, is served as a download that cannot run', async () => {
+    const upload = await uploadMultipart(url, tokens.alice!, stack.app, 'bob', {
+      name: 'logo.svg',
+      bytes: SVG_WITH_SCRIPT,
+      type: 'image/svg+xml',
+    });
+    expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+    expect(upload.body.result).toMatchObject({
+      type: 'file',
+      thumbnail_url: null,
+      metadata: { type: 'application/xml' },
+    });
+    const file = await fetch(`${url}${upload.body.result.url}`);
+    expect(file.headers.get('content-type')).toBe('application/xml');
+    expect(file.headers.get('content-disposition')).toMatch(/^attachment; filename="logo.svg"/);
+    expect(file.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(file.headers.get('content-security-policy')).toMatch(/default-src 'none'.*sandbox/);
+    // Its uploader's own, unsent: nobody else sees it; the sweep removes it below.
+    expect((await api('bob', `/attachments/${upload.body.result.attachment_id}`)).status).toBe(404);
+  });
+
   it('orphans (uploaded, never sent) are swept with their blobs and thumbnails; sent ones stay; a message’s attachments go with it', async () => {
     const before = await blobKeys(stack.config);
     const orphan = (
@@ -179,14 +215,20 @@ export function attachmentFlows(engine: EngineKind, blobs: BlobKind): void {
     );
     // Older than MERCURIO_ATTACHMENT_ORPHAN_SECONDS (1 s).
     await new Promise((resolve) => setTimeout(resolve, 1100));
+    // This one and the SVG of the test before.
     const removed = await stack.router!.attachments.sweepOrphans();
-    expect(removed).toBe(1);
-    expect(await blobKeys(stack.config)).toEqual(before);
+    expect(removed).toBe(2);
     const { rows } = await stack.sql.query(
-      'SELECT attachment_id, message_id FROM attachments WHERE app_id = $1',
+      'SELECT attachment_id, message_id, has_thumbnail FROM attachments WHERE app_id = $1',
       [stack.app],
     );
     expect(rows).toHaveLength(2);
+    // What is left is exactly the sent image (and its thumbnail) and the sent PDF.
+    const sentKeys = rows.flatMap((row: Json) =>
+      row.has_thumbnail ? [row.attachment_id, `${row.attachment_id}.thumb`] : [row.attachment_id],
+    );
+    expect(await blobKeys(stack.config)).toEqual(sentKeys.sort());
+    expect(before).toEqual(expect.arrayContaining(sentKeys));
     expect(rows.every((row: { message_id: string | null }) => row.message_id !== null)).toBe(true);
     expect(await stagedFiles(stack.config)).toEqual([]);
 
