@@ -85,22 +85,26 @@ WITH scanned AS (
         (h.kind = 'conversation' AND h.target = s.conversation_key)
         OR (h.kind = 'user' AND (h.target = s.sender OR (s.channel_type = 'direct' AND h.target = s.recipient)))))
 ), locked AS (
-  SELECT m.conversation_key, m.seq FROM messages m
+  SELECT m.conversation_key, m.seq, m.message_id FROM messages m
   WHERE m.app_id = $1 AND (m.conversation_key, m.seq) IN (SELECT conversation_key, seq FROM eligible)
   ORDER BY m.conversation_key, m.seq
   FOR UPDATE SKIP LOCKED
-), deleted AS (
-  DELETE FROM messages m USING locked l
-  WHERE m.app_id = $1 AND m.conversation_key = l.conversation_key AND m.seq = l.seq
-  RETURNING m.conversation_key, m.message_id
 )
 SELECT
   (SELECT count(*) FROM scanned)::int AS scanned,
   (SELECT row_to_json(t) FROM (
      SELECT created_at, conversation_key, seq FROM scanned
      ORDER BY created_at DESC, conversation_key DESC, seq DESC LIMIT 1) t) AS last,
-  (SELECT coalesce(json_agg(json_build_object('k', conversation_key, 'id', message_id)), '[]'::json)
-     FROM deleted) AS deleted`;
+  (SELECT coalesce(json_agg(json_build_object('k', conversation_key, 's', seq, 'id', message_id)), '[]'::json)
+     FROM locked) AS deleted`;
+
+/**
+ * The locked rows, deleted by primary key: a statement of its own, so that the planner sees an
+ * array (a nested loop on the key), not a CTE it would hash-join against every row of the app.
+ */
+const DELETE_LOCKED = `
+DELETE FROM messages m USING unnest($2::text[], $3::bigint[]) AS d(conversation_key, seq)
+WHERE m.app_id = $1 AND m.conversation_key = d.conversation_key AND m.seq = d.seq`;
 
 /** The attachments of deleted messages: their rows, and the keys of their blobs. */
 const PURGE_ATTACHMENTS = `
@@ -211,7 +215,7 @@ export async function purgeBatch(
     const { rows } = await tx.query<{
       scanned: number;
       last: { created_at: number; conversation_key: string; seq: number } | null;
-      deleted: { k: string; id: string }[];
+      deleted: { k: string; s: number; id: string }[];
     }>(PURGE_BATCH, [
       app,
       cutoff,
@@ -223,6 +227,8 @@ export async function purgeBatch(
     ]);
     const row = rows[0]!;
     const deleted = row.deleted.map((d) => ({ conversationKey: d.k, messageId: d.id }));
+    if (deleted.length > 0)
+      await tx.query(DELETE_LOCKED, [app, row.deleted.map((d) => d.k), row.deleted.map((d) => Number(d.s))]);
     let outboxRows = 0;
     let conversationsFixed = 0;
     let blobKeys: string[] = [];
