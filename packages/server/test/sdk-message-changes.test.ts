@@ -169,6 +169,28 @@ describe.each(ENGINES)('SDK: edit, delete, reply, react, mention (%s)', (engine)
     expect(answer.text).toBe('');
   });
 
+  it('offline: an action waits in the outbox and settles once back; a change made meanwhile reaches the held message', async () => {
+    const { proxy, endpoint } = await sdk.proxy();
+    const dave = await sdk.connect('dave', { endpoint });
+    const erin = await sdk.connect('erin');
+    const draft = await sent(erin, dave, 'dave', 'draft words');
+
+    proxy.cut();
+    await dave.waitFor('state', (s) => s.new === 'reconnecting');
+    const reaction = dave.client.react('erin', draft.message_id, '👀');
+    await erin.client.editMessage('dave', draft.message_id, 'final words');
+    expect(draft.text).toBe('draft words'); // dave is away
+    proxy.restore();
+
+    const answered = await reaction;
+    expect(answered).toBe(draft); // the held object, with the edit that came while away
+    expect(draft).toMatchObject({ text: 'final words', reactions: { '👀': { count: 1, users: ['dave'] } } });
+    await erin.waitFor(
+      'messageChanged',
+      (c) => c.messageId === draft.message_id && c.message?.reactions?.['👀']?.count === 1,
+    );
+  });
+
   it('refusals reach the caller with their code, and nothing changes', async () => {
     const mine = await sent(alice, bob, 'bob', 'only alice may change this');
 
