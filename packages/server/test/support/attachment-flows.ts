@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,8 @@ import { type EngineKind, TestStack } from './stack.js';
 
 export type BlobKind = 'fs' | 's3';
 
-const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+// 1 MiB: more than the JSON body limit (256 KiB), which must not apply to uploads.
+const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\n'), randomBytes(1024 * 1024)]);
 
 /**
  * The attachment happy paths (upload, send, receive, fetch, thumbnail, orphan sweep, removal with
