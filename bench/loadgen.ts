@@ -4,13 +4,9 @@
  * carries the request's id.
  */
 import type { MqttClient } from 'mqtt';
-import { signUserToken } from '../packages/server/src/auth/tokens.js';
+import { closeClients, connectAll, type Jwt, signal, token, waitFor, waitUntil } from './load-clients.js';
+import { type MixedRequest, runMixed } from './mixed-load.js';
 import { connect, type LatencySummary, newHistogram, recordMs, sleep, summarize } from './support.js';
-
-export interface Jwt {
-  secret: string;
-  resourceServerId: string;
-}
 
 /** One sender and the subscriptions that must see each of its messages. */
 export interface Lane {
@@ -106,53 +102,13 @@ export type Request =
       deadlineMs: number;
       maxErrors: number;
     }
+  | MixedRequest
   | { type: 'stop' }
   | { type: 'closeAll' };
 
 const PADDING = 'x'.repeat(120);
 const clients: MqttClient[] = [];
 let stopRequested = false;
-
-async function token(jwt: Jwt, app: string, user: string): Promise<string> {
-  return signUserToken(jwt, { app, user, ttlSeconds: 3600 });
-}
-
-/** Connects `count` clients at most `concurrency` at a time. */
-async function connectAll<T>(items: T[], concurrency: number, open: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) await open(items[next++]!);
-    }),
-  );
-}
-
-async function closeClients(list: MqttClient[]): Promise<void> {
-  await Promise.all(list.map((c) => c.endAsync(true).catch(() => {})));
-}
-
-/** Resolves true when `arm`'s callback is called, false after `timeoutMs`. */
-function signal(arm: (fire: () => void) => void, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    arm(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const tick = () => {
-      if (check()) resolve(true);
-      else if (performance.now() - t0 > timeoutMs) resolve(false);
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 /**
  * Direct messages or the raw relay. The text of each message starts with its send time (for
@@ -279,23 +235,6 @@ async function runLanes(req: Extract<Request, { type: 'lanes' }>): Promise<Lanes
     sendLag: mode.kind === 'rate' ? summarize(lag) : undefined,
   };
 }
-
-/**
- * Resolves once `performance.now()` reaches `at`. A timer alone is late by up to ~1 ms (timers
- * are whole milliseconds, measured from the loop's cached clock), so at low rates the last
- * ~1.5 ms are spent in setImmediate turns, which keep handling I/O. At high rates (interval
- * < 2 ms) that would spin all the time: there the timer's lateness is left in (see sendLag).
- */
-async function waitFor(at: number, rate: number): Promise<void> {
-  const spin = rate <= SPIN_UP_TO_RATE;
-  const coarse = at - performance.now() - (spin ? 1.5 : 0);
-  if (coarse >= 1) await sleep(Math.floor(coarse));
-  else if (!spin) await sleep(1);
-  while (spin && performance.now() < at) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Fixed rates up to this many msgs/s are sent on time to ~0.05 ms (see `waitFor`). */
-const SPIN_UP_TO_RATE = 500;
 
 /**
  * The floor the relay is checked against: one publisher and one subscriber (two connections of
@@ -491,6 +430,8 @@ async function handle(req: Request): Promise<unknown> {
       return groupRun(req);
     case 'connRamp':
       return connRamp(req);
+    case 'mixed':
+      return runMixed(req);
     case 'stop':
       stopRequested = true;
       return null;

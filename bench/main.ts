@@ -1,6 +1,6 @@
 /**
  * The bench's one entry point: `npm run bench -- <scenario> [--engine rabbitmq|embedded|both]`.
- * Scenarios: relay, rawrouter, direct, group, connections, history, all; `report` writes the report from
+ * Scenarios: relay, rawrouter, direct, mixed, group, connections, history, all; `report` writes the report from
  * bench/results/results.csv. See bench/README.md.
  */
 import { ALL, FULL, type Scale } from './scale.js';
@@ -8,6 +8,7 @@ import { connectionsScenario } from './scenarios/connections.js';
 import { groupScenario } from './scenarios/group.js';
 import { historyScenario } from './scenarios/history.js';
 import { directScenario, rawRouterScenario, relayScenario } from './scenarios/messages.js';
+import { mixedScenario } from './scenarios/mixed.js';
 import { gitCommit, progress } from './support.js';
 import { type EngineName, startTarget, stopBenchServices, type Target } from './target.js';
 
@@ -20,8 +21,9 @@ const SCENARIOS: Record<string, Scenario> = {
   group: groupScenario,
   connections: connectionsScenario,
   history: historyScenario,
+  mixed: mixedScenario,
 };
-const ORDER = ['relay', 'rawrouter', 'direct', 'group', 'history', 'connections'];
+const ORDER = ['relay', 'rawrouter', 'direct', 'mixed', 'group', 'history', 'connections'];
 
 const USAGE = `usage: npm run bench -- <${[...Object.keys(SCENARIOS), 'all', 'report'].join('|')}>[,<scenario>…] [--engine rabbitmq|embedded|both] [--keep-services]`;
 

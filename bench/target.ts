@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { type Config, loadConfig } from '../packages/server/src/config.js';
 import { type Engine, startEngine } from '../packages/server/src/engine.js';
 import { createLogger } from '../packages/server/src/logger.js';
-import type { Jwt, Request } from './loadgen.js';
+import type { Jwt } from './load-clients.js';
+import type { Request } from './loadgen.js';
 import { appendRow, type Row } from './results.js';
 import {
   cpuMeter,

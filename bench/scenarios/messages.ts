@@ -134,7 +134,7 @@ async function withRawRouter<T>(t: Target, measure: (url: string) => Promise<T>)
   }
 }
 
-async function atRate(t: Target, kind: Kind, scale: Scale, rate: number): Promise<LanesResult> {
+export async function atRate(t: Target, kind: Kind, scale: Scale, rate: number): Promise<LanesResult> {
   const floor = kind === 'relay' && rate === FLOOR_RATE;
   const pings = floor ? [await ping(t)] : [];
   const measure = (url?: string) =>
