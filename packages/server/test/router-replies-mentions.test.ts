@@ -205,4 +205,62 @@ describe.each(ENGINES)('replies and mentions (%s)', (engine) => {
     expect(direct.mentions).toEqual(['bob']);
     expect(direct.mentioned).toBe(true);
   });
+  it('an edit that adds mentions flags the newly mentioned like a new message; removing a mention un-flags no one', async () => {
+    const rows = async () =>
+      (
+        await stack.sql.query(
+          'SELECT owner, mentioned FROM conversations WHERE app_id = $1 AND convers_with = $2 ORDER BY owner',
+          [stack.app, GROUP],
+        )
+      ).rows;
+    // Everyone has read the group: no flags to begin with.
+    for (const user of ['bob', 'carol'])
+      await stack.sql.query(
+        'UPDATE conversations SET mentioned = false WHERE app_id = $1 AND owner = $2 AND convers_with = $3',
+        [stack.app, user, GROUP],
+      );
+    const sent = await act.send(alice, 'alice', carol, GROUP, {
+      text: 'plain at first',
+      channel_type: 'group',
+      mentions: ['bob'],
+    });
+    await expect.poll(async () => (await rows())[1].mentioned, { timeout: 10_000 }).toBe(true);
+    await stack.sql.query(
+      'UPDATE conversations SET mentioned = false WHERE app_id = $1 AND owner = $2 AND convers_with = $3',
+      [stack.app, 'bob', GROUP],
+    );
+    const entry = (user: string) => (m: Received) =>
+      m.topic === stack.topic('users', user, 'conversations', GROUP, 'clientupdated') &&
+      m.payload.mentioned === true;
+    const carolEntries = carol.received.filter(entry('carol')).length;
+    // Carol is added (and a stranger and the author are dropped, as for a new message); bob stays.
+    await alice.publish(act.changeTopic('alice', GROUP, sent.message_id, 'edit'), {
+      text: '@carol @bob now',
+      mentions: ['carol', 'zed', 'alice', 'bob'],
+    });
+    const carolCopy = await carol.waitFor(act.updated('carol', GROUP, sent.message_id, 'edited'));
+    expect(carolCopy.payload.mentioned).toBe(true);
+    expect(carolCopy.payload.mentions).toEqual(['carol', 'bob']);
+    await carol.waitForCount(entry('carol'), carolEntries + 1);
+    expect(await rows()).toEqual([
+      { owner: 'alice', mentioned: false },
+      // Bob was mentioned before the edit: the edit does not flag him again.
+      { owner: 'bob', mentioned: false },
+      { owner: 'carol', mentioned: true },
+    ]);
+    const bobCopy = bob.received.filter(act.updated('bob', GROUP, sent.message_id, 'edited')).at(-1);
+    expect(bobCopy?.payload.mentioned).toBe(true);
+    expect((await inHistory('carol', GROUP, sent.message_id)).mentioned).toBe(true);
+    // An edit that drops carol: her flag stays (she may not have looked yet), her copy says no more.
+    await alice.publish(act.changeTopic('alice', GROUP, sent.message_id, 'edit'), {
+      text: 'nobody now',
+      mentions: [],
+    });
+    const dropped = await carol.waitFor(
+      (m) => act.updated('carol', GROUP, sent.message_id, 'edited')(m) && m.payload.text === 'nobody now',
+    );
+    expect(dropped.payload.mentioned).toBeUndefined();
+    expect(dropped.payload.mentions).toBeUndefined();
+    expect((await rows())[2]).toEqual({ owner: 'carol', mentioned: true });
+  });
 });

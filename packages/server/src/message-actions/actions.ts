@@ -42,7 +42,15 @@ export async function editMessage(
       // A replay of the same edit: nothing new to keep.
       if (sameContent(current.body, body)) return { kind: 'none' };
       assertStorable(body, deps.settings.maxMessageBytes);
-      return { kind: 'edit', body, text: edit.text, at: now, by: actor.user };
+      return {
+        kind: 'edit',
+        body,
+        text: edit.text,
+        at: now,
+        by: actor.user,
+        // Mentions an edit removes leave the flags as they are (the user may have seen them).
+        newlyMentioned: newlyMentioned(current, mentions),
+      };
     },
     (stored) => [messageChangeEvent('message-edited', stored, actor.user, now)],
   );
@@ -161,6 +169,13 @@ async function result(
     changed: changed.changed,
     publications: await changePublications(deps, changed.message, visible.group, kind, changed.conversations),
   };
+}
+
+/** The mentions an edit adds to those the message had. */
+function newlyMentioned(current: StoredMessage, mentions: readonly string[] | undefined): string[] {
+  if (mentions === undefined) return [];
+  const before = Array.isArray(current.body.mentions) ? (current.body.mentions as unknown[]) : [];
+  return mentions.filter((user) => !before.includes(user));
 }
 
 function notAuthor(what: 'edit' | 'delete', message: StoredMessage): MercurioError {

@@ -45,7 +45,15 @@ export interface RepliesQuery {
 
 /** What a change does to the locked message. */
 export type MessageChangePlan =
-  | { kind: 'edit'; body: Record<string, unknown>; text: string; at: number; by: string }
+  | {
+      kind: 'edit';
+      body: Record<string, unknown>;
+      text: string;
+      at: number;
+      by: string;
+      /** Participants the edit newly mentions: their conversation rows get `mentioned`. */
+      newlyMentioned: readonly string[];
+    }
   | { kind: 'delete'; body: Record<string, unknown>; at: number; by: string }
   | {
       kind: 'react';
@@ -70,7 +78,10 @@ export interface ChangedMessage {
   message: StoredMessage;
   /** False when nothing was written (no webhook rows, nothing new for anyone). */
   changed: boolean;
-  /** The conversation rows whose last message this is, rewritten (edit and delete only). */
+  /**
+   * The conversation rows rewritten: those whose last message this is (edit and delete), and
+   * those of users an edit newly mentions (flagged `mentioned`); one row per owner.
+   */
   conversations: ConversationRecord[];
 }
 

@@ -144,7 +144,33 @@ async function apply(
     [current.app, current.messageId, JSON.stringify(plan.body), text, deleted, plan.at],
   );
   const message = { ...current, body: plan.body, text };
-  return { message, changed: true, conversations: await rewriteLastMessage(tx, message) };
+  const conversations = await rewriteLastMessage(tx, message);
+  if (plan.kind === 'edit' && plan.newlyMentioned.length > 0) {
+    // Flagged after the rewrite, so a row that is both comes back once, as it is now.
+    const flagged = await flagMentioned(tx, message, plan.newlyMentioned);
+    const owners = new Set(flagged.map((row) => row.owner));
+    return {
+      message,
+      changed: true,
+      conversations: [...conversations.filter((row) => !owners.has(row.owner)), ...flagged],
+    };
+  }
+  return { message, changed: true, conversations };
+}
+
+/** An edit that mentions new participants flags their conversation rows, as a new message does. */
+async function flagMentioned(
+  tx: SqlExecutor,
+  message: StoredMessage,
+  users: readonly string[],
+): Promise<ConversationRecord[]> {
+  const { rows } = await tx.query<ConversationRow>(
+    `UPDATE conversations SET mentioned = true
+     WHERE app_id = $1 AND conversation_key = $2 AND owner = ANY($3::text[])
+     RETURNING ${CONVERSATION_COLUMNS}`,
+    [message.app, message.conversationKey, [...users]],
+  );
+  return rows.map(toConversation);
 }
 
 /** The conversation rows whose last message this is now show it as it is. */
