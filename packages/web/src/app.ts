@@ -1,4 +1,5 @@
 import { conversationKindOf, type MercurioClient, type SearchHit } from '@mercurio/sdk';
+import type { AttachmentFiles } from './attachment-files.js';
 import { h } from './dom.js';
 import { GroupPanel, NewGroupDialog } from './groups.js';
 import { ConversationList } from './list.js';
@@ -24,6 +25,7 @@ export class ChatApp {
 
   constructor(
     readonly client: MercurioClient,
+    readonly files: AttachmentFiles,
     readonly signOut: () => Promise<void>,
   ) {
     const state = new ChatState(client.userId);
@@ -36,7 +38,7 @@ export class ChatApp {
         groupInfo: (id) => void this.groupPanel.open(id),
         archive: (ref, archived) => void this.archive(ref, archived),
       },
-      { back: true },
+      { back: true, files },
     );
     this.list = new ConversationList(
       state,

@@ -2,6 +2,7 @@ import { type ChatMessage, type MercurioClient, quoteText } from '@mercurio/sdk'
 import { h, NOT_SENT } from './dom.js';
 import { MentionPicker, mentionsIn } from './mentions.js';
 import type { ChatState, ConversationRef } from './state.js';
+import type { Uploads } from './uploads.js';
 
 /** A message without the broker's acknowledgement after this long is shown as not sent, with a retry. */
 const SEND_TIMEOUT_MS = 6000;
@@ -39,6 +40,26 @@ export class Composer {
   /** "Replying to …" above the field while a reply is being written. */
   readonly replyBar = h('div', { class: 'reply-bar', id: 'reply-bar', hidden: 'true' });
   readonly mentions = new MentionPicker(this.input, () => this.thread.mentionable());
+  /** Attach: the button opens the browser's file picker (any number of files). */
+  readonly fileInput = h('input', {
+    type: 'file',
+    id: 'attach-input',
+    multiple: 'true',
+    hidden: 'true',
+    tabindex: '-1',
+    'aria-hidden': 'true',
+  });
+  readonly attachButton = h(
+    'button',
+    {
+      class: 'icon attach',
+      id: 'attach',
+      type: 'button',
+      'aria-label': 'Attach files',
+      title: 'Attach files',
+    },
+    '📎',
+  );
   readonly form = h(
     'form',
     { class: 'composer', id: 'composer-form', hidden: 'true' },
@@ -46,6 +67,8 @@ export class Composer {
     h(
       'div',
       { class: 'composer-row' },
+      this.attachButton,
+      this.fileInput,
       this.input,
       h('button', { class: 'primary', type: 'submit' }, 'Send'),
     ),
@@ -64,7 +87,21 @@ export class Composer {
     readonly client: MercurioClient,
     readonly state: ChatState,
     readonly thread: ComposerThread,
+    readonly uploads: Uploads,
   ) {
+    this.form.prepend(uploads.list);
+    this.attachButton.addEventListener('click', () => this.fileInput.click());
+    this.fileInput.addEventListener('change', () => {
+      this.uploads.add(this.fileInput.files ?? []);
+      this.fileInput.value = ''; // the same file can be picked again
+    });
+    // A pasted image (a screenshot from the clipboard) is sent as a file; pasted text stays text.
+    this.input.addEventListener('paste', (event) => {
+      const files = event.clipboardData?.files;
+      if (!files || files.length === 0) return;
+      event.preventDefault();
+      this.uploads.add(files);
+    });
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.send();

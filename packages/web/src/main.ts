@@ -27,9 +27,9 @@ const userKey = (config: AppConfig) => `mercurio:${config.app}:user`;
 
 async function devSignIn(config: AppConfig, user: string): Promise<void> {
   const token = await devLogin(config, user);
-  const client = await connectUser(config, token, user, () => devLogin(config, user));
+  const { client, files } = await connectUser(config, token, user, () => devLogin(config, user));
   localStorage.setItem(userKey(config), user);
-  new ChatApp(client, async () => {
+  new ChatApp(client, files, async () => {
     localStorage.removeItem(userKey(config));
     await client.close().catch(() => {});
     startDev(config);
@@ -44,13 +44,13 @@ async function tokenSignIn(config: AppConfig, token: string): Promise<void> {
   const claims = readClaims(token);
   const app = new URLSearchParams(location.search).get('app') ?? claims.app_id ?? config.app;
   if (!claims.sub) throw new Error('the token has no user (sub)');
-  const client = await connectUser({ ...config, app }, token, claims.sub, undefined);
+  const { client, files } = await connectUser({ ...config, app }, token, claims.sub, undefined);
   const ended = (text: string) => {
     forgetAddressToken(config);
     showNotice(root, 'Signed out', text);
   };
   onUnauthorized(client, () => ended('Your session ended: open the chat again from your application.'));
-  new ChatApp(client, async () => {
+  new ChatApp(client, files, async () => {
     await client.close().catch(() => {});
     ended('You signed out.');
   }).mount(root);

@@ -1,5 +1,7 @@
 import { SYSTEM_SENDER } from '@mercurio/protocol';
 import type { ChatMessage } from '@mercurio/sdk';
+import { attachmentOf } from './attachment-files.js';
+import { renderAttachment } from './attachment-view.js';
 import { clockOf, h } from './dom.js';
 import { DELETED_TEXT } from './state.js';
 
@@ -55,10 +57,14 @@ export function renderMessage(message: ChatMessage, context: RenderContext): HTM
       ),
     );
   }
+  // An image or a file (the server's metadata); its text is its name unless the sender wrote one.
+  const attachment = deleted ? undefined : attachmentOf(message);
+  if (attachment) bubble.append(renderAttachment(attachment));
+  const caption = attachment && message.text === attachment.name ? '' : (message.text ?? '');
   bubble.append(
     deleted
       ? h('span', { class: 'text tombstone' }, DELETED_TEXT)
-      : h('span', { class: 'text' }, ...withMentions(message.text ?? '', message.mentions ?? [])),
+      : h('span', { class: 'text' }, ...withMentions(caption, message.mentions ?? [])),
     h(
       'span',
       { class: 'stamp' },
@@ -72,6 +78,7 @@ export function renderMessage(message: ChatMessage, context: RenderContext): HTM
   const classes = ['message', mine ? 'mine' : 'theirs'];
   if (deleted) classes.push('deleted');
   if (message.mentioned) classes.push('mentioned');
+  if (attachment) classes.push(`has-${attachment.kind}`);
   const line = h('div', { class: 'line' }, bubble);
   // Actions for messages the server has (a seq): nothing can be done to one still on its way.
   if (context.canAct && message.seq > 0) {

@@ -1,4 +1,5 @@
 import { connect, type MercurioClient, type OutboxEntry, type OutboxStorage } from '@mercurio/sdk';
+import { AttachmentFiles } from './attachment-files.js';
 import type { AppConfig } from './config.js';
 
 /**
@@ -100,30 +101,41 @@ export function localOutbox(app: string, user: string): OutboxStorage {
   };
 }
 
+/** A signed-in user: the client, and the signed URLs of attachments (same token, same refresh). */
+export interface Session {
+  client: MercurioClient;
+  files: AttachmentFiles;
+}
+
 /**
  * Connects a user: a stable MQTT client id per browser tab (kept across reloads, so the
  * persistent session is reused rather than a new one made each time) and the outbox in
- * localStorage.
+ * localStorage. The attachment links ask the API with the token the client holds: a refresh
+ * (by the client before expiry, or by the links on a 401) serves both.
  */
-export function connectUser(
+export async function connectUser(
   config: AppConfig,
   token: string,
   user: string,
   tokenRefresh: (() => Promise<string>) | undefined,
-): Promise<MercurioClient> {
+): Promise<Session> {
+  let latest = token;
+  const refresh = tokenRefresh && (async () => (latest = await tokenRefresh()));
+  const files = new AttachmentFiles(config.api, config.app, { current: () => latest, refresh });
   const idKey = `mercurio:${config.app}:${user}:client-id`;
   let clientId = sessionStorage.getItem(idKey);
   if (!clientId) {
     clientId = `${user}_web_${crypto.randomUUID().slice(0, 8)}`;
     sessionStorage.setItem(idKey, clientId);
   }
-  return connect({
+  const client = await connect({
     endpoint: config.ws,
     apiEndpoint: config.api,
     appId: config.app,
     token,
     clientId,
     storage: localOutbox(config.app, user),
-    ...(tokenRefresh ? { tokenRefresh } : {}),
+    ...(refresh ? { tokenRefresh: refresh } : {}),
   });
+  return { client, files };
 }

@@ -1,5 +1,7 @@
 import { conversationKindOf, parseTopic } from '@mercurio/protocol';
 import { type ChatMessage, type MercurioClient, type MessageChanged, quoteText } from '@mercurio/sdk';
+import type { AttachmentFiles } from './attachment-files.js';
+import { hydrateAttachment } from './attachment-view.js';
 import { Composer } from './composer.js';
 import { dayKey, dayLabel, fill, h, markOf, NOT_SENT, presenceLabel } from './dom.js';
 import { presenceDot } from './list.js';
@@ -14,6 +16,7 @@ import {
   refOfMessage,
   typingLabel,
 } from './state.js';
+import { Uploads } from './uploads.js';
 
 type MessageCopy = ChatMessage;
 
@@ -56,6 +59,8 @@ export class ThreadView {
   );
   readonly archiveButton = h('button', { class: 'icon', id: 'archive-toggle', type: 'button' }, 'Archive');
   readonly older = h('div', { class: 'older muted', id: 'older', hidden: 'true' }, 'Loading older messages…');
+  /** Shown over the thread while files are dragged over it. */
+  readonly dropHint = h('div', { class: 'drop-hint', id: 'drop-hint', hidden: 'true' }, 'Drop files to send');
 
   /** The open conversation: its kind and id, fixed while it is open. */
   current: ConversationRef | undefined;
@@ -72,7 +77,7 @@ export class ThreadView {
     readonly client: MercurioClient,
     readonly state: ChatState,
     readonly actions: ThreadActions,
-    readonly options: { back: boolean; title?: string },
+    readonly options: { back: boolean; title?: string; files: AttachmentFiles },
   ) {
     const back = h('button', { class: 'back', type: 'button', 'aria-label': 'Back' }, '‹');
     back.hidden = !options.back;
@@ -87,7 +92,8 @@ export class ThreadView {
       const archived = state.conversations.get(keyOf(ref))?.archived ?? false;
       actions.archive?.(ref, !archived);
     });
-    this.composer = new Composer(client, state, this);
+    this.composer = new Composer(client, state, this, new Uploads(client, state, this, options.files));
+    this.#acceptDrops();
     this.messageActions = new MessageActions(client, this, this.messages);
     this.messages.addEventListener('scroll', () => {
       if (this.messages.scrollTop < 150) void this.loadOlder();
@@ -110,10 +116,41 @@ export class ThreadView {
       this.typing,
       this.composer.form,
       this.notMember,
+      this.dropHint,
     );
     this.archiveButton.hidden = true;
     this.title.textContent = 'Pick a conversation';
     state.subscribe(() => this.renderHeader());
+  }
+
+  /** Files dragged onto the thread are sent into it (when the user may write here). */
+  #acceptDrops(): void {
+    const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes('Files') === true;
+    const open = () => this.current !== undefined && !this.composer.form.hidden;
+    let depth = 0; // dragenter/dragleave fire for every child crossed
+    this.element.addEventListener('dragenter', (event) => {
+      if (!carriesFiles(event) || !open()) return;
+      event.preventDefault();
+      depth++;
+      this.dropHint.hidden = false;
+    });
+    this.element.addEventListener('dragover', (event) => {
+      if (!carriesFiles(event) || !open()) return;
+      event.preventDefault();
+      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+    });
+    this.element.addEventListener('dragleave', () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) this.dropHint.hidden = true;
+    });
+    this.element.addEventListener('drop', (event) => {
+      depth = 0;
+      this.dropHint.hidden = true;
+      const files = event.dataTransfer?.files;
+      if (!files || files.length === 0) return;
+      event.preventDefault(); // never let the browser open the file in place of the app
+      if (open()) this.composer.uploads.add(files);
+    });
   }
 
   /** Whether `ref` (kind and id) is the open conversation. */
@@ -312,7 +349,9 @@ export class ThreadView {
     const ref = this.current;
     const canAct = !ref?.group || this.state.isMember(ref.id);
     const owner = ref?.group === true && this.state.groups.get(ref.id)?.owner === this.state.user;
-    return renderMessage(message, { user: this.state.user, canAct, deleteAny: owner });
+    const element = renderMessage(message, { user: this.state.user, canAct, deleteAny: owner });
+    hydrateAttachment(element, this.options.files);
+    return element;
   }
 
   /** Draws a row again (its message changed), keeping its place and its status mark. */

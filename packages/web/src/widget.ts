@@ -34,7 +34,7 @@ export async function startWidget(root: HTMLElement, config: AppConfig): Promise
     return;
   }
   const app = new URLSearchParams(location.search).get('app') ?? claims.app_id ?? config.app;
-  const client = await connectUser({ ...config, app }, token, user, tokens.refresh);
+  const { client, files } = await connectUser({ ...config, app }, token, user, tokens.refresh);
   const state = new ChatState(user);
   // The widget's one conversation, of the kind the host page said (or a group-form id is).
   const ref = refOf(conversationKindOf(widget.group ? 'group' : undefined, widget.with), widget.with);
@@ -43,7 +43,7 @@ export async function startWidget(root: HTMLElement, config: AppConfig): Promise
     client,
     state,
     { back: () => {}, groupInfo: undefined, archive: undefined },
-    { back: false, title: widget.title },
+    { back: false, title: widget.title, files },
   );
   const wiring = new Wiring(client, state, thread);
   const connection = h('span', { class: 'state', id: 'state' }, 'connected');
