@@ -79,6 +79,8 @@ const now = Date.now();
 /**
  * Conversation c (users u<2c> and u<2c+1>) holds `perConversation` messages in seq order: the
  * first ones 60 days old and older (expired under a 30-day policy), the rest of the last 10 days.
+ * One conversation in ten has 3 unread messages (its rows are rewritten by the purge), the others
+ * are read to the end.
  */
 async function seed(): Promise<void> {
   const chunk = 500; // conversations per statement (100k rows at 200 per conversation)
@@ -98,7 +100,8 @@ async function seed(): Promise<void> {
       `INSERT INTO conversations (app_id, owner, convers_with, conversation_key, channel_type, last_seq, last_message,
          unread_count, read_seq, updated_at)
        SELECT $1, 'u' || (2 * c + o), 'u' || (2 * c + 1 - o), 'd/u' || (2 * c) || '/u' || (2 * c + 1), 'direct',
-         ${perConversation}, jsonb_build_object('text', 'last'), 3, ${perConversation - 3}, $4
+         ${perConversation}, jsonb_build_object('text', 'last'), CASE WHEN c % 10 = 0 THEN 3 ELSE 0 END,
+         CASE WHEN c % 10 = 0 THEN ${perConversation - 3} ELSE ${perConversation} END, $4
        FROM generate_series($2::int, $3::int) c, generate_series(0, 1) o`,
       [app, first, last, now],
     );

@@ -1,24 +1,7 @@
+import type { AppAnalytics } from './data-policy-store.js';
 import type { SqlExecutor } from './sql.js';
 
 const DAY_MS = 86_400_000;
-
-/** The app owner's numbers over [from, to) (UTC days), read from the stored messages. */
-export interface AppAnalytics {
-  from: number;
-  to: number;
-  /** Messages per UTC day and kind. */
-  messagesPerDay: { day: string; direct: number; group: number }[];
-  /** Distinct senders per UTC day, and over the whole range. */
-  activeUsersPerDay: { day: string; users: number }[];
-  activeUsers: number;
-  /** Conversations whose first message was sent in the range. */
-  conversationsOpened: { direct: number; group: number };
-  /**
-   * Direct conversations opened in the range: how long the first message waited for the other
-   * party's first answer (the help-desk number); unanswered ones are counted, not timed.
-   */
-  firstResponse: { opened: number; answered: number; medianMs: number | null; p90Ms: number | null };
-}
 
 const dayOf = (epochDay: number) => new Date(epochDay * DAY_MS).toISOString().slice(0, 10);
 

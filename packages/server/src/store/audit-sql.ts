@@ -1,21 +1,5 @@
+import type { AuditEntry, StoredAuditEntry } from './data-policy-store.js';
 import type { SqlExecutor } from './sql.js';
-
-/** One admin or service action, as the audit log keeps it. */
-export interface AuditEntry {
-  app: string;
-  /** Who did it: the token's subject (an admin, a service, `mercurio-cli`). */
-  actor: string;
-  /** e.g. retention.set, hold.set, user.erase, user.export, message.send_as */
-  action: string;
-  /** What it acted on: a user id, a conversation key, a scope. */
-  target: string | null;
-  details: Record<string, unknown>;
-  at: number;
-}
-
-export interface StoredAuditEntry extends AuditEntry {
-  id: string;
-}
 
 export async function appendAudit(db: SqlExecutor, entry: AuditEntry): Promise<void> {
   await db.query(

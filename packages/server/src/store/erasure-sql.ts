@@ -1,20 +1,6 @@
+import type { ErasureCounts, ErasureJob, ErasureMode } from './data-policy-store.js';
 import { blobKeysOf, deleteMessageDependents, fixConversations } from './purge-sql.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
-
-export type ErasureMode = 'tombstone' | 'remove';
-
-/** What an erasure removed or rewrote, by kind (summed over its runs). */
-export type ErasureCounts = Record<string, number>;
-
-export interface ErasureJob {
-  app: string;
-  user: string;
-  mode: ErasureMode;
-  status: 'running' | 'done';
-  counts: ErasureCounts;
-  startedAt: number;
-  finishedAt: number | null;
-}
 
 interface JobRow {
   app_id: string;
@@ -204,7 +190,7 @@ export async function scrubConversation(
        SELECT count(*)::int AS n FROM gone`,
       [app, key, user],
     );
-    const fixed = await fixConversations(tx, app, [key], true);
+    const fixed = await fixConversations(tx, app, [{ conversationKey: key, seq: 0, messageId: null }], true);
     await addCounts(tx, app, user, {
       names_dropped: names.rows[0]?.n ?? 0,
       webhook_events: events.rows[0]?.n ?? 0,

@@ -1,21 +1,5 @@
+import type { ExportRecord } from './data-policy-store.js';
 import type { SqlExecutor } from './sql.js';
-
-/** One line of a user's export (JSON Lines): what kind of record, and the record as stored. */
-export type ExportRecord =
-  | {
-      kind: 'user';
-      app: string;
-      user_id: string;
-      profile: Record<string, unknown> | null;
-      exported_at: number;
-    }
-  | { kind: 'conversation'; [field: string]: unknown }
-  | { kind: 'group'; [field: string]: unknown }
-  | { kind: 'message'; [field: string]: unknown }
-  | { kind: 'attachment'; [field: string]: unknown }
-  | { kind: 'message_version'; [field: string]: unknown }
-  | { kind: 'reaction'; [field: string]: unknown }
-  | { kind: 'end'; counts: Record<string, number> };
 
 /** Rows read per query: the export holds one page in memory, never the whole history. */
 const PAGE = 500;

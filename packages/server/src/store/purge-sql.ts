@@ -1,31 +1,7 @@
+import type { PurgeBatch, PurgeCursor } from './data-policy-store.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 
 const DAY_MS = 86_400_000;
-
-/** Where a purge run has got to in an app's messages: the last row it looked at, oldest first. */
-export interface PurgeCursor {
-  createdAt: number;
-  conversationKey: string;
-  seq: number;
-}
-
-export interface PurgeBatch {
-  /** Rows looked at (expired by the loosest policy); fewer than the batch size: the run is done. */
-  scanned: number;
-  /** Messages deleted, with their ids (their blobs are removed after the commit). */
-  deleted: { conversationKey: string; messageId: string }[];
-  /** Webhook events of the deleted messages, deleted with them (their deliveries cascade). */
-  outboxRows: number;
-  /** Earlier versions, reactions and delete-for-me rows of the deleted messages. */
-  dependents: number;
-  /** Blob keys of the deleted messages' attachments (rows deleted; bytes removed after the commit). */
-  blobKeys: string[];
-  /** Conversation rows whose last message or unread count were brought back in line. */
-  conversationsFixed: number;
-  cursor: PurgeCursor | undefined;
-  /** Another process holds this app's purge: nothing was done. */
-  busy: boolean;
-}
 
 /**
  * The oldest moment any policy of the app lets go of: rows newer than it are never looked at.
@@ -146,9 +122,16 @@ SELECT count(*)::int AS n FROM gone`;
  * no last message.
  */
 const FIX_CONVERSATIONS = `
-WITH target AS (
-  SELECT c.owner, c.convers_with FROM conversations c
-  WHERE c.app_id = $1 AND c.conversation_key = ANY($2::text[])
+WITH purged AS (
+  SELECT k, max(s) AS max_seq FROM unnest($2::text[], $4::bigint[]) AS p(k, s) GROUP BY k
+), target AS (
+  -- Only rows a purge may make untrue are locked: their last message went, or they count unread
+  -- messages (the counter is bumped per message and re-derived when read, so it may count any of
+  -- the purged ones). A conversation read to the end whose old messages go is left alone: its rows
+  -- are live rows, which the router updates with every message.
+  SELECT c.owner, c.convers_with FROM conversations c JOIN purged p ON p.k = c.conversation_key
+  WHERE c.app_id = $1
+    AND ($3::boolean OR (c.last_message->>'message_id') = ANY($5::text[]) OR c.unread_count > 0)
   ORDER BY c.owner, c.convers_with
   FOR UPDATE
 ), fixed AS (
@@ -174,17 +157,24 @@ WITH target AS (
 SELECT count(*)::int AS n FROM updated`;
 
 /**
- * Brings the conversation rows of `keys` back in line with the stored messages; `always` rewrites
- * every row's last message even when it compares equal (an erasure: jsonb equality is not byte
- * equality, and the row must hold the stored form). Returns the rows changed.
+ * Brings conversation rows back in line with the stored messages after `removed` messages went:
+ * those whose last message was one of them, or that counted one of them unread. `always` (an
+ * erasure) rewrites every row of the conversations named, even when it compares equal (jsonb
+ * equality is not byte equality, and the row must hold the stored form). Returns the rows changed.
  */
 export async function fixConversations(
   tx: SqlExecutor,
   app: string,
-  keys: readonly string[],
+  removed: readonly { conversationKey: string; seq: number; messageId: string | null }[],
   always: boolean,
 ): Promise<number> {
-  const { rows } = await tx.query<{ n: number }>(FIX_CONVERSATIONS, [app, keys, always]);
+  const { rows } = await tx.query<{ n: number }>(FIX_CONVERSATIONS, [
+    app,
+    removed.map((r) => r.conversationKey),
+    always,
+    removed.map((r) => r.seq),
+    removed.flatMap((r) => (r.messageId === null ? [] : [r.messageId])),
+  ]);
   return rows[0]?.n ?? 0;
 }
 
@@ -251,7 +241,12 @@ export async function purgeBatch(
         deleted.map((d) => d.messageId),
       ]);
       blobKeys = blobKeysOf(attachments.rows);
-      conversationsFixed = await fixConversations(tx, app, keys, false);
+      conversationsFixed = await fixConversations(
+        tx,
+        app,
+        row.deleted.map((d) => ({ conversationKey: d.k, seq: Number(d.s), messageId: d.id })),
+        false,
+      );
     }
     const last = row.last
       ? {

@@ -1,28 +1,5 @@
+import type { HoldKind, LegalHold, RetentionPolicy, RetentionScope } from './data-policy-store.js';
 import type { SqlExecutor } from './sql.js';
-
-/** Which messages a retention policy covers: the whole app, one kind, or one conversation. */
-export type RetentionScope =
-  | { scope: 'app' | 'direct' | 'group' }
-  | { scope: 'conversation'; conversationKey: string };
-
-export interface RetentionPolicy {
-  scope: 'app' | 'direct' | 'group' | 'conversation';
-  /** Set for scope 'conversation' ('d/<a>/<b>' or 'g/<group>'). */
-  conversationKey: string | null;
-  /** null: forever. */
-  keepDays: number | null;
-  updatedAt: number;
-}
-
-export type HoldKind = 'conversation' | 'user';
-
-export interface LegalHold {
-  kind: HoldKind;
-  /** A conversation key, or a user id. */
-  target: string;
-  reason: string | null;
-  createdAt: number;
-}
 
 const keyOf = (scope: RetentionScope) => (scope.scope === 'conversation' ? scope.conversationKey : '');
 
