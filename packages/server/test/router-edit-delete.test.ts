@@ -321,6 +321,54 @@ describe.each(ENGINES)('editing and deleting messages (%s)', (engine) => {
     expect(alice.received.some(act.updated('alice', 'bob', id))).toBe(false);
   });
 
+  it("delete for me of the last message: the user's entry shows their newest visible message (or an empty one), others' are unchanged", async () => {
+    const entryRow = async (owner: string, cw: string) =>
+      (
+        await stack.sql.query(
+          'SELECT last_message FROM conversations WHERE app_id = $1 AND owner = $2 AND convers_with = $3',
+          [stack.app, owner, cw],
+        )
+      ).rows[0].last_message as Record<string, unknown>;
+    const entryEvent =
+      (owner: string, cw: string, check: (p: Record<string, unknown>) => boolean) =>
+      (m: { topic: string; payload: Record<string, unknown> }) =>
+        m.topic === stack.topic('users', owner, 'conversations', cw, 'clientupdated') && check(m.payload);
+    const first = await act.send(carol, 'carol', bob, 'bob', { text: 'first walrus' });
+    const second = await act.send(bob, 'bob', carol, 'carol', { text: 'second walrus' });
+    const bobEntries = bob.received.filter((m) => m.topic.includes('/conversations/carol/')).length;
+    await carol.publish(act.changeTopic('carol', 'bob', second.message_id, 'delete'), { for: 'me' });
+    await carol.waitFor(act.updated('carol', 'bob', second.message_id, 'hidden'));
+    const carolEntry = await carol.waitFor(
+      entryEvent('carol', 'bob', (p) => p.message_id === first.message_id),
+    );
+    expect(carolEntry.payload).toMatchObject({ last_message_text: 'first walrus', timelineOf: 'carol' });
+    expect((await entryRow('carol', 'bob')).message_id).toBe(first.message_id);
+    expect((await entryRow('bob', 'carol')).message_id).toBe(second.message_id);
+    // Bob's entry stays as it was, and nobody else heard of it.
+    expect(bob.received.filter((m) => m.topic.includes('/conversations/carol/')).length).toBe(bobEntries);
+    // The older message is deleted for everyone: her entry shows its tombstone.
+    await carol.publish(act.changeTopic('carol', 'bob', first.message_id, 'delete'), {});
+    await carol.waitFor(
+      entryEvent('carol', 'bob', (p) => p.message_id === first.message_id && p.last_message_text === ''),
+    );
+    expect((await entryRow('carol', 'bob')).deleted_at).toEqual(expect.any(Number));
+    // Hiding that too leaves nothing to show: an empty entry without a message id.
+    await carol.publish(act.changeTopic('carol', 'bob', first.message_id, 'delete'), { for: 'me' });
+    const empty = await carol.waitFor(
+      entryEvent('carol', 'bob', (p) => p.hidden === true && p.last_message_text === ''),
+    );
+    expect(empty.payload.message_id).toBeUndefined();
+    // A later edit of the hidden message never brings it back into her entry.
+    await bob.publish(act.changeTopic('bob', 'carol', second.message_id, 'edit'), { text: 'second, edited' });
+    await bob.waitFor(entryEvent('bob', 'carol', (p) => p.last_message_text === 'second, edited'));
+    expect(await entryRow('carol', 'bob')).toMatchObject({ text: '', hidden: true });
+    // A replay finds no message (it is hidden from her): refused, no entry published.
+    const carolEntries = carol.received.filter((m) => m.topic.includes('/conversations/bob/')).length;
+    await carol.publish(act.changeTopic('carol', 'bob', first.message_id, 'delete'), { for: 'me' });
+    await carol.waitFor(act.refused('carol', 'message_not_found', first.message_id));
+    expect(carol.received.filter((m) => m.topic.includes('/conversations/bob/')).length).toBe(carolEntries);
+  });
+
   it("the broker refuses a change published in another user's namespace: the connection closes, nothing changes", async () => {
     const id = (await act.send(alice, 'alice', bob, 'bob', { text: 'not yours' })).message_id;
     const before = await act.stored(id);

@@ -5,10 +5,10 @@ import type { ChangedMessage, MessageChangePlan } from '../store/message-action-
 import type { OutboxEntry, StoredMessage } from '../store/types.js';
 import { messageChangeEvent, type WebhookEvent } from '../webhooks/events.js';
 import { isDeleted, type VisibleMessage, visibleMessage } from './access.js';
-import { assertStorable, editedBody, sameContent, tombstoneBody } from './bodies.js';
+import { assertStorable, editedBody, hiddenEntryBody, sameContent, tombstoneBody } from './bodies.js';
 import type { ActionResult, Actor, MessageActionDeps, Target } from './deps.js';
 import { participantMentions, participantsOf } from './mentions.js';
-import { changePublications, hiddenPublication } from './publications.js';
+import { changePublications, entryPublications, hiddenPublication } from './publications.js';
 
 /** Edit: the author only, within the edit window; the previous version is kept. */
 export async function editMessage(
@@ -67,11 +67,20 @@ export async function deleteMessage(
   const visible = await visibleMessage(deps, actor, target);
   const now = deps.now();
   if (request.for === 'me') {
-    const hidden = await deps.store.hideMessage(target.app, actor.user, visible.message, now);
+    const hidden = await deps.store.hideMessage(
+      target.app,
+      actor.user,
+      visible.message,
+      now,
+      hiddenEntryBody(visible.message),
+    );
     return {
       message: visible.message,
-      changed: hidden,
-      publications: [await hiddenPublication(deps, visible.message, actor.user, visible.conversWith)],
+      changed: hidden.hidden,
+      publications: [
+        await hiddenPublication(deps, visible.message, actor.user, visible.conversWith),
+        ...entryPublications(hidden.conversation ? [hidden.conversation] : []),
+      ],
     };
   }
   const mayDelete = (current: StoredMessage) =>

@@ -45,6 +45,17 @@ export function tombstoneBody(current: StoredMessage, at: number): Record<string
   return { ...body, type: 'text', text: '', deleted_at: at };
 }
 
+/**
+ * What a user's conversation entry shows when they hid its last message and see no other: the
+ * conversation's names and the time, no text and no message id (so that no later change of the
+ * hidden message ever rewrites it back into their entry).
+ */
+export function hiddenEntryBody(current: StoredMessage): Record<string, unknown> {
+  const { message_id: _id, ...kept } = tombstoneBody(current, 0);
+  const { deleted_at: _at, ...entry } = kept;
+  return { ...entry, hidden: true };
+}
+
 /** An edit may not make the message larger than a message may be. */
 export function assertStorable(body: Record<string, unknown>, maxBytes: number): void {
   const bytes = Buffer.byteLength(JSON.stringify(body));

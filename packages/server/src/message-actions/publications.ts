@@ -60,18 +60,22 @@ export async function changePublications(
       },
     }),
   );
-  const entries = conversations.map(
+  return [...copies, ...entryPublications(conversations)];
+}
+
+/** Rewritten conversation rows, each to its owner's `…/conversations/<cw>/clientupdated`. */
+export function entryPublications(conversations: readonly ConversationRecord[]): Publication[] {
+  return conversations.map(
     (conversation): Publication => ({
       topic: {
         kind: 'conversationUpdated',
-        app,
+        app: conversation.app,
         user: conversation.owner,
         conversWith: conversation.conversWith,
       },
       payload: conversationView(conversation),
     }),
   );
-  return [...copies, ...entries];
 }
 
 /** Delete-for-me: only the user's own inboxes learn the message is gone from their timeline. */

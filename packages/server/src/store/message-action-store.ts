@@ -18,8 +18,19 @@ export interface MessageActionStore {
     decide: (current: StoredMessage | null) => MessageChangePlan,
     outbox?: (changed: ChangedMessage) => OutboxEntry[],
   ): Promise<ChangedMessage>;
-  /** Hides the message from one user's timeline; false when it was hidden already. */
-  hideMessage(app: string, user: string, message: StoredMessage, at: number): Promise<boolean>;
+  /**
+   * Hides the message from one user's timeline (`hidden` false when it was hidden already). When
+   * it was the last message of the user's conversation row, the row's `last_message` becomes their
+   * newest message they still see (a tombstone if that is one), or `placeholder` when none is
+   * left; that row comes back as `conversation`. In one transaction.
+   */
+  hideMessage(
+    app: string,
+    user: string,
+    message: StoredMessage,
+    at: number,
+    placeholder: Record<string, unknown>,
+  ): Promise<HiddenMessage>;
   /** Which of these messages `user` hid (delete-for-me). */
   hiddenFor(app: string, user: string, messageIds: readonly string[]): Promise<Set<string>>;
   /** The messages with these ids in the app (unknown ids are left out). */
@@ -83,6 +94,13 @@ export interface ChangedMessage {
    * those of users an edit newly mentions (flagged `mentioned`); one row per owner.
    */
   conversations: ConversationRecord[];
+}
+
+export interface HiddenMessage {
+  /** False when the user had hidden it already (nothing written). */
+  hidden: boolean;
+  /** The user's conversation row, when its last message changed. */
+  conversation: ConversationRecord | null;
 }
 
 export interface MessageVersion {

@@ -36,14 +36,32 @@ export function createMessageActionStore(db: SqlDatabase): MessageActionStore {
         if (changed.changed && outbox) await insertOutbox(tx, outbox(changed), planTime(plan));
         return changed;
       }),
-    async hideMessage(app, user, message, at) {
-      const { rows } = await db.query(
-        `INSERT INTO message_hidden (app_id, user_id, message_id, conversation_key, seq, hidden_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING seq`,
-        [app, user, message.messageId, message.conversationKey, message.seq, at],
-      );
-      return rows.length > 0;
-    },
+    hideMessage: (app, user, message, at, placeholder) =>
+      db.transaction(async (tx) => {
+        const { rows } = await tx.query(
+          `INSERT INTO message_hidden (app_id, user_id, message_id, conversation_key, seq, hidden_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING seq`,
+          [app, user, message.messageId, message.conversationKey, message.seq, at],
+        );
+        if (rows.length === 0) return { hidden: false, conversation: null };
+        // The user's entry showed it: now their newest message they still see (up to their
+        // row's last seq: a member who left sees nothing later), else the placeholder.
+        const { rows: entries } = await tx.query<ConversationRow>(
+          `UPDATE conversations c SET last_message = coalesce(
+             (SELECT m.body FROM messages m
+              WHERE m.app_id = c.app_id AND m.conversation_key = c.conversation_key AND m.seq <= c.last_seq
+                AND (m.body->'attributes'->>'hiddenFor') IS DISTINCT FROM c.owner
+                AND NOT EXISTS (SELECT 1 FROM message_hidden h
+                                WHERE h.app_id = m.app_id AND h.user_id = c.owner AND h.message_id = m.message_id)
+              ORDER BY m.seq DESC LIMIT 1),
+             $5::jsonb)
+           WHERE c.app_id = $1 AND c.owner = $2 AND c.conversation_key = $3
+             AND (c.last_message->>'message_id') = $4
+           RETURNING ${CONVERSATION_COLUMNS}`,
+          [app, user, message.conversationKey, message.messageId, JSON.stringify(placeholder)],
+        );
+        return { hidden: true, conversation: entries[0] ? toConversation(entries[0]) : null };
+      }),
     async hiddenFor(app, user, messageIds) {
       if (messageIds.length === 0) return new Set();
       const { rows } = await db.query<{ message_id: string }>(
@@ -177,9 +195,9 @@ async function flagMentioned(
 async function rewriteLastMessage(tx: SqlExecutor, message: StoredMessage): Promise<ConversationRecord[]> {
   const { rows } = await tx.query<ConversationRow>(
     `UPDATE conversations SET last_message = $4::jsonb
-     WHERE app_id = $1 AND conversation_key = $2 AND last_seq = $3 AND (last_message->>'message_id') = $5
+     WHERE app_id = $1 AND conversation_key = $2 AND (last_message->>'message_id') = $3
      RETURNING ${CONVERSATION_COLUMNS}`,
-    [message.app, message.conversationKey, message.seq, JSON.stringify(message.body), message.messageId],
+    [message.app, message.conversationKey, message.messageId, JSON.stringify(message.body)],
   );
   return rows.map(toConversation);
 }
