@@ -28,7 +28,12 @@ export class TusUploads {
   readonly #store: FileStore;
   readonly #claims = new WeakMap<object, UploadClaim>();
 
-  constructor(attachments: Attachments, basePath: string, log: Logger) {
+  constructor(
+    attachments: Attachments,
+    http: { basePath: string; corsOrigins: readonly string[] | '*' },
+    log: Logger,
+  ) {
+    const { basePath, corsOrigins } = http;
     const directory = attachments.settings.stagingDir;
     this.#store = new FileStore({
       directory,
@@ -49,6 +54,8 @@ export class TusUploads {
         return claim ? attachments.maxBytes(claim.app) : attachments.settings.defaults.maxBytes;
       },
       respectForwardedHeaders: false,
+      // The API's CORS origins (tus answers its own requests, past Fastify's CORS plugin).
+      allowedOrigins: corsOrigins === '*' ? undefined : (origin) => corsOrigins.includes(origin),
       onUploadCreate: async (req, upload) => {
         const claim = this.#claimOf(req);
         if (!claim) throw { status_code: 403, body: 'no claim' };

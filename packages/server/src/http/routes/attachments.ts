@@ -29,8 +29,7 @@ const fileParams = attachmentParams.extend({ variant: z.enum(['original', 'thumb
  * (signed URLs for participants), and the signed file URLs themselves. docs/attachments.md.
  */
 export function attachmentRoutes(app: ZodApp, ctx: HttpContext, attachments: Attachments): void {
-  const basePath = ctx.settings.basePath;
-  const tus = new TusUploads(attachments, basePath, ctx.log.child({ component: 'uploads' }));
+  const tus = new TusUploads(attachments, ctx.settings, ctx.log.child({ component: 'uploads' }));
   const staging = attachments.settings.stagingDir;
 
   app.register(async (scope) => {
