@@ -7,6 +7,11 @@ import type { NewMessage } from '../store/types.js';
 export interface MessageAttachments {
   store: { getAttachments(app: string, ids: readonly string[]): Promise<AttachmentRecord[]> };
   metadataOf(record: AttachmentRecord): AttachmentMetadata;
+  /**
+   * Removes these messages' attachments (rows, then blobs and thumbnails); resolves with how many.
+   * For a message deleted for everyone: call it after the deletion committed.
+   */
+  removeForMessages(app: string, messageIds: readonly string[]): Promise<number>;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
