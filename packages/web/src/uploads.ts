@@ -40,13 +40,20 @@ export class Uploads {
     readonly files: AttachmentFiles,
   ) {}
 
+  /** One upload at a time, in the order given: the messages arrive in the order the files were picked. */
+  #queue: Promise<void> = Promise.resolve();
+
   add(files: Iterable<File>): void {
     const to = this.thread.current;
     if (!to) return;
-    for (const file of files) void this.#send(to, file);
+    for (const file of files) {
+      const send = this.#queued(to, file);
+      this.#queue = this.#queue.then(send);
+    }
   }
 
-  async #send(to: ConversationRef, file: File): Promise<void> {
+  /** Shows the file as waiting (Cancel works at once) and answers how to send it when its turn comes. */
+  #queued(to: ConversationRef, file: File): () => Promise<void> {
     const name = file.name || 'file';
     const abort = new AbortController();
     const progress = h('progress', {
@@ -63,7 +70,7 @@ export class Uploads {
     cancel.addEventListener('click', () => abort.abort());
     const row = h(
       'li',
-      { class: 'upload', 'data-state': 'uploading' },
+      { class: 'upload', 'data-state': 'waiting' },
       h('span', { class: 'upload-name', title: name }, name),
       h('span', { class: 'upload-size muted' }, sizeLabel(file.size)),
       progress,
@@ -71,13 +78,27 @@ export class Uploads {
       cancel,
     );
     this.list.append(row);
+    return async () => {
+      if (abort.signal.aborted) return this.#failed(row, name, 'aborted');
+      row.dataset.state = 'uploading';
+      await this.#send(to, file, name, { row, progress, percent, signal: abort.signal });
+    };
+  }
+
+  async #send(
+    to: ConversationRef,
+    file: File,
+    name: string,
+    view: { row: HTMLElement; progress: HTMLProgressElement; percent: HTMLElement; signal: AbortSignal },
+  ): Promise<void> {
+    const { row, progress, percent, signal } = view;
     const group = to.group;
     const title = group ? this.state.title(to) : undefined;
     try {
       const { message_id, attachment } = await this.client.sendFile(to.id, file, {
         name,
         group,
-        signal: abort.signal,
+        signal,
         ...(title ? { recipientFullname: title } : {}),
         onProgress: ({ sent, total }) => {
           progress.max = Math.max(total, 1);
