@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from './support/mqtt-client.js';
+import { seedMessage } from './support/seed.js';
 import { ENGINES, type TestSql, TestStack } from './support/stack.js';
 
 /**
@@ -284,5 +285,23 @@ describe.each(ENGINES)('erasure and export of a user (%s)', (engine) => {
       [stack.app, 'bob', 'yan'],
     );
     expect(row.rows[0]).toMatchObject({ last_message: null, unread_count: 0 });
+  });
+  it('resumes an erasure cut short: the job says running, asking again finishes it and counts once', async () => {
+    const store = stack.router!.store;
+    for (let i = 0; i < 3; i++)
+      await seedMessage(store, stack.app, {
+        sender: 'wes',
+        recipient: 'bob',
+        text: `wes ${i} ${yanMarker}x`,
+      });
+    // A process that died after the first batch of the first conversation.
+    await store.startErasure(stack.app, 'wes', 'tombstone', Date.now());
+    const [key] = await store.userConversationKeys(stack.app, 'wes');
+    await store.eraseMessageBatch(stack.app, 'wes', 'tombstone', key!, 0, 1);
+    const cut = (await call('admin', 'GET', '/v1/apps/{app}/users/wes/erasure')).json().result;
+    expect(cut).toMatchObject({ status: 'running', counts: { messages_tombstoned: 1 } });
+    const done = (await call('admin', 'POST', '/v1/apps/{app}/users/wes/erase')).json().result;
+    expect(done).toMatchObject({ status: 'done', counts: { messages_tombstoned: 3 } });
+    expect(await whereIs(stack.sql, stack.app, `${yanMarker}x`)).toEqual([]);
   });
 });

@@ -272,4 +272,22 @@ describe.each(ENGINES)('retention policies and the purge (%s)', (engine) => {
       ).toEqual([kept]);
     }
   });
+  it('runs by itself every MERCURIO_RETENTION_INTERVAL_MS, and stops when asked', async () => {
+    await seed('pia', 'qua', 'pq-old', 100);
+    const purger = new RetentionPurger({
+      store,
+      settings: { intervalMs: 50, batchSize: 50, batchPauseMs: 0, app: stack.app },
+      log: createLogger('silent'),
+      now: Date.now,
+    });
+    purger.start();
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await texts()).includes('pq-old') && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await texts()).not.toContain('pq-old');
+    } finally {
+      await purger.stop();
+    }
+  });
 });

@@ -112,6 +112,8 @@ export async function eraseMessageBatch(
     const { rows } = await tx.query<{ seq: number; message_id: string }>(
       `SELECT seq, message_id FROM messages
        WHERE app_id = $1 AND conversation_key = $2 AND seq > $3 AND sender = $4
+         -- A tombstone of an earlier run is not erased (nor counted) again.
+         AND body->'attributes'->>'erased' IS DISTINCT FROM 'true'
        ORDER BY seq LIMIT $5 FOR UPDATE`,
       [app, key, afterSeq, user, limit],
     );
