@@ -100,6 +100,28 @@ describe.each(ENGINES)('replies and mentions (%s)', (engine) => {
     expect((await inHistory('bob', 'alice', reply.message_id)).quote).toMatchObject({
       text: 'question, edited',
     });
+    // Search serves it as history does: with the quote as it is now.
+    const found = await api.inject({
+      method: 'GET',
+      url: `/api/v1/apps/${stack.app}/users/alice/search?q=${encodeURIComponent('"answer one"')}`,
+      headers: { authorization: `Bearer ${await stack.token('alice')}` },
+    });
+    const hit = found
+      .json()
+      .result.find((h: { message: { message_id: string } }) => h.message.message_id === reply.message_id);
+    expect(hit.message.quote).toMatchObject({ message_id: original.message_id, text: 'question, edited' });
+    // The reply's webhook events carry its quote (as it was sent), message-sent and message-delivered alike.
+    const hookData = (type: string, id: string) =>
+      receiver.requests.find((r) => r.body.event_type === type && r.body.message_id === id)?.body.data as
+        | { quote?: unknown }
+        | undefined;
+    for (const type of ['message-sent', 'message-delivered']) {
+      await expect
+        .poll(() => hookData(type, reply.message_id)?.quote, { timeout: 10_000 })
+        .toEqual(reply.quote);
+    }
+    expect(hookData('message-sent', original.message_id)).toBeDefined();
+    expect(hookData('message-sent', original.message_id)?.quote).toBeUndefined();
     await alice.publish(act.changeTopic('alice', 'bob', original.message_id, 'delete'), {});
     await bob.waitFor(act.updated('bob', 'alice', original.message_id, 'deleted'));
     expect((await inHistory('alice', 'bob', reply.message_id)).quote).toMatchObject({

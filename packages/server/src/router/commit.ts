@@ -21,7 +21,7 @@ export async function commitMessage(ctx: RouterContext, decision: MessageDecisio
     decision.deliveries,
     // The events carry the stored message, whose seq is given inside the transaction.
     ctx.webhooks.enabled
-      ? (stored) => outbox.rows(recordedEvents(stored, decision.recipients, ctx.now()))
+      ? (stored) => outbox.rows(recordedEvents(stored, decision.recipients, ctx.now(), decision.quote))
       : undefined,
   );
   outbox.committed();

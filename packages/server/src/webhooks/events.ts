@@ -1,4 +1,10 @@
-import { type ConversationView, formatTopic, MessageStatus, type PresenceStatus } from '@mercurio/protocol';
+import {
+  type ConversationView,
+  formatTopic,
+  type MessageQuote,
+  MessageStatus,
+  type PresenceStatus,
+} from '@mercurio/protocol';
 import type { RecordedMessage, StoredMessage } from '../store/types.js';
 import { conversationView, mentions, messageCopy } from '../views.js';
 
@@ -40,7 +46,11 @@ function messageEvent(
   inbox: string,
   conversWith: string,
   now: number,
+  quote: MessageQuote | undefined,
 ): WebhookEvent {
+  const data = messageCopy(message, status, type === 'message-delivered' ? inbox : undefined);
+  // A reply's quote, as its copies carry it (issue 15): the quoted message as it was when sent.
+  if (quote) data.quote = quote;
   return {
     app: message.app,
     type,
@@ -51,7 +61,7 @@ function messageEvent(
       recipient_id: message.recipient,
       app_id: message.app,
       message_id: message.messageId,
-      data: messageCopy(message, status, type === 'message-delivered' ? inbox : undefined),
+      data,
       extras: { topic: clientAddedKey(message.app, inbox, conversWith) },
       delivered_to: inbox,
       ...(type === 'message-delivered' && mentions(message, inbox) ? { mentioned: true } : {}),
@@ -97,11 +107,13 @@ export function messageEvents(
   now: number,
   /** Recipients who muted the conversation: their event says `muted: true` (no push wanted). */
   muted: ReadonlySet<string> = new Set(),
+  /** A reply's quoted preview (issue 15). */
+  quote?: MessageQuote,
 ): WebhookEvent[] {
   const group = message.channelType === 'group';
   const sentInbox = group ? message.recipient : message.sender;
   return [
-    messageEvent('message-sent', message, MessageStatus.SENT, sentInbox, message.recipient, now),
+    messageEvent('message-sent', message, MessageStatus.SENT, sentInbox, message.recipient, now, quote),
     ...recipients.map((inbox) => {
       const event = messageEvent(
         'message-delivered',
@@ -110,6 +122,7 @@ export function messageEvents(
         inbox,
         group ? message.recipient : message.sender,
         now,
+        quote,
       );
       if (muted.has(inbox)) event.payload.muted = true;
       return event;
@@ -122,9 +135,10 @@ export function recordedEvents(
   recorded: RecordedMessage,
   recipients: readonly string[],
   now: number,
+  quote?: MessageQuote,
 ): WebhookEvent[] {
   return [
-    ...messageEvents(recorded.message, recipients, now, new Set(recorded.muted)),
+    ...messageEvents(recorded.message, recipients, now, new Set(recorded.muted), quote),
     ...recorded.unarchived.map((conversation) =>
       conversationEvent('conversation-unarchived', conversationView(conversation), now),
     ),

@@ -1,5 +1,6 @@
 import { MessageStatus } from '@mercurio/protocol';
 import { z } from 'zod';
+import { quotesFor } from '../../message-actions/quotes.js';
 import { MATCH_END, MATCH_START } from '../../store/api-store.js';
 import { messageCopy } from '../../views.js';
 import { assertActsFor } from '../auth.js';
@@ -44,17 +45,27 @@ export function searchRoutes(app: ZodApp, ctx: HttpContext): void {
         conversWith: conversation,
         limit,
       });
+      // A reply carries its quote as it is now, as in history (issue 15).
+      const quotes = await quotesFor(
+        ctx.store,
+        appid,
+        hits.map((hit) => hit.message),
+      );
       return {
         success: true,
-        result: hits.map((hit) => ({
-          conversWith: hit.conversWith,
-          rank: hit.rank,
-          snippet: snippetHtml(hit.snippet, MATCH_START, MATCH_END),
-          message: messageCopy(
+        result: hits.map((hit) => {
+          const message = messageCopy(
             hit.message,
             hit.message.sender === userid ? MessageStatus.SENT : MessageStatus.DELIVERED,
-          ),
-        })),
+          );
+          const quote = quotes.get(hit.message.messageId);
+          return {
+            conversWith: hit.conversWith,
+            rank: hit.rank,
+            snippet: snippetHtml(hit.snippet, MATCH_START, MATCH_END),
+            message: quote ? { ...message, quote } : message,
+          };
+        }),
       };
     },
   );
