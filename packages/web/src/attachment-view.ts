@@ -1,9 +1,11 @@
-import type { AttachmentFiles, AttachmentRef } from './attachment-files.js';
+import type { AttachmentFiles, AttachmentRef, FileLinks } from './attachment-files.js';
 import { sizeLabel } from './attachment-files.js';
 import { h } from './dom.js';
 
 /** The longest side of an image preview in the thread (CSS narrows it further on a phone). */
 const PREVIEW_MAX = 260;
+/** An image's link to the original is renewed on hover or focus when it has less than this left. */
+const RENEW_MS = 60_000;
 
 /** A type for people: "PDF", "ZIP", "MP4"… from the detected MIME type. */
 function typeLabel(type: string): string {
@@ -86,14 +88,25 @@ export function hydrateAttachment(element: HTMLElement, files: AttachmentFiles):
   };
   img.addEventListener('load', () => done('loaded'), { once: true });
   img.addEventListener('error', () => done('failed'), { once: true });
+  let expiresAt = 0;
+  const setLinks = (links: FileLinks) => {
+    link.href = links.url;
+    expiresAt = links.expiresAt;
+  };
   files.links(id).then(
     (links) => {
       if (links.placeholder) link.style.backgroundImage = `url("${links.placeholder}")`;
-      link.href = links.url;
+      setLinks(links);
       img.src = links.thumbnailUrl ?? links.url;
     },
     () => done('failed'),
   );
+  // The link to the original is signed for a few minutes: renewed when the user is about to use it.
+  const renew = () => {
+    if (expiresAt !== 0 && expiresAt - RENEW_MS < Date.now()) files.links(id).then(setLinks, () => {});
+  };
+  link.addEventListener('pointerenter', renew);
+  link.addEventListener('focus', renew);
 }
 
 async function downloadFile(

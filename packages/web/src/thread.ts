@@ -143,6 +143,11 @@ export class ThreadView {
       depth = Math.max(0, depth - 1);
       if (depth === 0) this.dropHint.hidden = true;
     });
+    // Files dropped anywhere else (or where one may not write) are ignored, never opened in place of the app.
+    for (const type of ['dragover', 'drop'] as const)
+      window.addEventListener(type, (event) => {
+        if (carriesFiles(event) && !event.defaultPrevented) event.preventDefault();
+      });
     this.element.addEventListener('drop', (event) => {
       depth = 0;
       this.dropHint.hidden = true;
