@@ -98,6 +98,9 @@ export async function deleteMessage(
     },
     (stored) => [messageChangeEvent('message-deleted', stored, actor.user, now, { for: 'everyone' })],
   );
+  // After the commit, so a delete that fails keeps its files. A removal that fails fails the action,
+  // which is tried again: the replay finds the tombstone (writes nothing) and removes them then.
+  if (isDeleted(changed.message)) await deps.attachments?.removeForMessages(target.app, [target.messageId]);
   return result(deps, visible, changed, 'deleted');
 }
 

@@ -14,6 +14,10 @@ export interface MessageActionDeps {
   settings: MessageActionSettings;
   webhooks: Pick<WebhookOutbox, 'entries' | 'wake' | 'enabled'>;
   now: () => number;
+  /** Removes a deleted message's attachments (rows, blobs, thumbnails); without it there are none. */
+  attachments?:
+    | { removeForMessages(app: string, messageIds: readonly string[]): Promise<number> }
+    | undefined;
 }
 
 /** Who acts: a user, or an admin acting as that user (HTTP only). */

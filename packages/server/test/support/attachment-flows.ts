@@ -15,6 +15,7 @@ import {
 } from './attachments.js';
 import type { TestClient } from './mqtt-client.js';
 import { s3Settings } from './s3-env.js';
+import { until } from './sdk.js';
 import { type EngineKind, TestStack } from './stack.js';
 
 export type BlobKind = 'fs' | 's3';
@@ -234,11 +235,32 @@ export function attachmentFlows(engine: EngineKind, blobs: BlobKind): void {
     expect(rows.every((row: { message_id: string | null }) => row.message_id !== null)).toBe(true);
     expect(await stagedFiles(stack.config)).toEqual([]);
 
-    // Delete-for-everyone and erasure call this for the messages they remove.
-    const messageIds = rows.map((row: { message_id: string }) => row.message_id);
-    expect(await stack.router!.attachments.removeForMessages(stack.app, messageIds)).toBe(2);
+    // Alice's image deleted for everyone by her: its file and thumbnail go with it, Bob's PDF stays.
+    type Row = { attachment_id: string; message_id: string; has_thumbnail: boolean };
+    const deleted = (rows as Row[]).find((row) => row.has_thumbnail);
+    const kept = (rows as Row[]).find((row) => !row.has_thumbnail);
+    await alice.publish(stack.topic('users', 'alice', 'messages', 'bob', deleted!.message_id, 'delete'), {
+      for: 'everyone',
+    });
+    await bob.waitFor(
+      (m) =>
+        m.topic === stack.topic('users', 'bob', 'messages', 'alice', deleted!.message_id, 'clientupdated') &&
+        (m.payload as { change?: string }).change === 'deleted',
+    );
+    await until(
+      async () => !(await blobKeys(stack.config)).includes(deleted!.attachment_id),
+      'the deleted image’s blob removed',
+    );
+    const keptKeys = kept!.has_thumbnail
+      ? [kept!.attachment_id, `${kept!.attachment_id}.thumb`]
+      : [kept!.attachment_id];
+    expect(await blobKeys(stack.config)).toEqual(keptKeys.sort());
+    expect((await api('bob', `/attachments/${deleted!.attachment_id}`)).status).toBe(404);
+
+    // Erasure and the retention purge call this for the messages they remove.
+    expect(await stack.router!.attachments.removeForMessages(stack.app, [kept!.message_id])).toBe(1);
     expect(await blobKeys(stack.config)).toEqual([]);
-    const gone = await api('alice', `/attachments/${rows[0].attachment_id}`);
+    const gone = await api('alice', `/attachments/${kept!.attachment_id}`);
     expect(gone.status).toBe(404);
   });
 }

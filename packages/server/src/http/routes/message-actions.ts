@@ -32,7 +32,13 @@ function actorOf(caller: Caller, app: string, userId: string | undefined): Actor
 }
 
 function deps(ctx: HttpContext): MessageActionDeps {
-  return { store: ctx.store, settings: ctx.messageActions, webhooks: ctx.webhooks, now: ctx.now };
+  return {
+    store: ctx.store,
+    settings: ctx.messageActions,
+    webhooks: ctx.webhooks,
+    now: ctx.now,
+    attachments: ctx.attachments,
+  };
 }
 
 /** Publishes the change's events, then answers with the message as the actor's inbox now has it. */

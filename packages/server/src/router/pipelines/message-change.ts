@@ -24,7 +24,13 @@ function orderKey(topic: ChangeTopic): string {
 }
 
 function deps(ctx: RouterContext): MessageActionDeps {
-  return { store: ctx.store, settings: ctx.messageActions, webhooks: ctx.webhooks, now: ctx.now };
+  return {
+    store: ctx.store,
+    settings: ctx.messageActions,
+    webhooks: ctx.webhooks,
+    now: ctx.now,
+    attachments: ctx.attachments,
+  };
 }
 
 function target(topic: ChangeTopic): Target {
