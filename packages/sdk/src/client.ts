@@ -40,6 +40,7 @@ import type { ConnectOptions, MessageContent, SendOptions } from './options.js';
 import { memoryStorage, Outbox, type OutboxEntry } from './outbox.js';
 import { OutboxSender } from './outbox-sender.js';
 import { outgoingPayload } from './outgoing.js';
+import { OwnCopies } from './own-copies.js';
 import { readClaims, TokenSource } from './token.js';
 import type { ReportInvalid } from './validate.js';
 
@@ -65,6 +66,10 @@ export class MercurioClient {
   readonly #held: HeldMessages;
   readonly #waiters = new ActionWaiters();
   readonly #actionTimeoutMs: number;
+  readonly #ownCopies = new OwnCopies();
+  /** The latest action made on each message, until it settles (see `#action`). */
+  readonly #actionsOn = new Map<string, Promise<void>>();
+  readonly #ownCopyWaitMs: number;
   #state: ConnectionState = 'disconnected';
 
   constructor(options: ConnectOptions) {
@@ -92,6 +97,7 @@ export class MercurioClient {
     const api = this.#api;
     this.#held = new HeldMessages(options.heldMessagesPerConversation);
     this.#actionTimeoutMs = options.actionTimeoutMs ?? 30_000;
+    this.#ownCopyWaitMs = options.ownCopyWaitMs ?? 5000;
     // A refusal names the refused topic: an edit, delete or reaction waiting on it hears of it.
     this.#emitter.on('error', (error) => {
       if (error.topic !== undefined) this.#waiters.refused(error.topic, error.code, error.message);
@@ -109,7 +115,9 @@ export class MercurioClient {
       error: (code, message, extra) => this.#error(code, message, extra),
     });
     const changes = new MessageChanges(this.#emitter, this.#held, this.#waiters, report);
-    this.#inbound = new InboundDispatch(this.#emitter, this.#sync, report, changes);
+    this.#inbound = new InboundDispatch(this.#emitter, this.#sync, report, changes, (id) =>
+      this.#ownCopies.arrived(id),
+    );
     const presence = this.#topic({ kind: 'presence', app: appId, user: userId, clientId: this.clientId });
     this.#connection = new Connection({
       endpoint: options.endpoint,
@@ -190,7 +198,15 @@ export class MercurioClient {
       this.#newId();
     const payload = outgoingPayload(to, content, messageId, options);
     const topic = this.#topic({ kind: 'outgoing', app: this.appId, user: this.userId, recipient: to });
-    await this.#sender.send(messageId, topic, payload);
+    // Actions on it wait for its own copy (several routers: see OwnCopies).
+    this.#ownCopies.expect(messageId);
+    try {
+      await this.#sender.send(messageId, topic, payload);
+    } catch (error) {
+      this.#ownCopies.arrived(messageId);
+      throw error;
+    }
+    this.#ownCopies.acknowledged(messageId, this.#ownCopyWaitMs);
     return { message_id: messageId };
   }
 
@@ -431,6 +447,7 @@ export class MercurioClient {
     );
     this.#outbox.abandon(new Error(CLOSED));
     this.#waiters.abandon(new Error(CLOSED));
+    this.#ownCopies.releaseAll();
     this.#sync.release();
     this.#setState('disconnected');
   }
@@ -479,6 +496,26 @@ export class MercurioClient {
   ): Promise<ChatMessage | undefined> {
     const topic = actionTopic(this.appId, this.userId, conversWith, messageId, action);
     const waiting = this.#waiters.wait(conversWith, messageId, answer, topic);
+    // Each kind of action on a message has its own routing key, so with several routers two of
+    // them may be processed in either order: an action waits for the previous one's answer.
+    const previous = this.#actionsOn.get(messageId);
+    const done = waiting.settled.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#actionsOn.set(messageId, done);
+    void done.then(() => {
+      if (this.#actionsOn.get(messageId) === done) this.#actionsOn.delete(messageId);
+    });
+    // A message this client just sent: the action goes once its copy is back (it is stored), so
+    // that it cannot overtake it on another router either.
+    const copy = this.#ownCopies.ready(messageId);
+    if (previous || copy) {
+      await previous;
+      await copy;
+      // Closed meanwhile: the waiter was rejected, nothing is sent.
+      if (this.#ownCopies.closed) return waiting.settled;
+    }
     // Once the broker has it, the answer is due: the clock starts then (not while offline).
     this.#sender.send(this.#newId(), topic, payload).then(
       () => waiting.startClock(this.#actionTimeoutMs),

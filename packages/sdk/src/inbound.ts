@@ -17,12 +17,21 @@ export class InboundDispatch {
   readonly #sync: InboxSync;
   readonly #report: ReportInvalid;
   readonly #changes: MessageChanges;
+  readonly #copyArrived: ((messageId: string) => void) | undefined;
 
-  constructor(emitter: Emitter, sync: InboxSync, report: ReportInvalid, changes: MessageChanges) {
+  constructor(
+    emitter: Emitter,
+    sync: InboxSync,
+    report: ReportInvalid,
+    changes: MessageChanges,
+    /** A checked message copy (stored: it has its seq) reached the inbox, before any ordering hold. */
+    copyArrived?: (messageId: string) => void,
+  ) {
     this.#emitter = emitter;
     this.#sync = sync;
     this.#report = report;
     this.#changes = changes;
+    this.#copyArrived = copyArrived;
   }
 
   receive(topicText: string, raw: Uint8Array): void {
@@ -51,6 +60,8 @@ export class InboundDispatch {
       return;
     }
     const message = checkedMessage(topic.conversWith, payload, { topic: topicText }, this.#report);
-    if (message) this.#sync.receive(topic.conversWith, checkExtras(message, topicText, this.#report));
+    if (!message) return;
+    this.#copyArrived?.(message.message_id);
+    this.#sync.receive(topic.conversWith, checkExtras(message, topicText, this.#report));
   }
 }

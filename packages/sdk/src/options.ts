@@ -47,6 +47,13 @@ export interface ConnectOptions {
    * before its promise rejects with `no_answer` (it may still be applied). Default 30 000 ms.
    */
   actionTimeoutMs?: number;
+  /**
+   * How long an edit, delete or reaction on a message this client just sent waits for that
+   * message's own copy to come back (proof that it is stored: with several routers an action that
+   * overtakes its message is refused `message_not_found`), counted from the broker's acknowledgement
+   * of the message; then it is sent anyway. Default 5 000 ms.
+   */
+  ownCopyWaitMs?: number;
   /** Makes message ids (UUIDs); defaults to `crypto.randomUUID`. */
   newId?: () => string;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ChatMessage, MercurioActionError } from '@mercurio/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SdkHarness, type SdkUser } from './support/sdk.js';
@@ -189,6 +190,46 @@ describe.each(ENGINES)('SDK: edit, delete, reply, react, mention (%s)', (engine)
       'messageChanged',
       (c) => c.messageId === draft.message_id && c.message?.reactions?.['👀']?.count === 1,
     );
+  });
+
+  it('an edit and a reaction made right after send() wait for the own copy, then land (never message_not_found)', async () => {
+    const fred = await sdk.connect('fred');
+    const gina = await sdk.connect('gina');
+    // The actions are made while the message is still on its way (before even its PUBACK).
+    const id = randomUUID();
+    // When fred's own copy (stored, with its seq) arrives, no action may be queued or sent yet.
+    const isAction = (topic: string) => topic.endsWith(`/${id}/edit`) || topic.endsWith(`/${id}/react`);
+    const early: string[] = [];
+    fred.client.on('message', ({ message }) => {
+      if (message.message_id !== id) return;
+      early.push(
+        ...fred.client
+          .pending()
+          .map((entry) => entry.topic)
+          .filter(isAction),
+      );
+      early.push(
+        ...fred
+          .of('sent')
+          .map((sent) => sent.topic)
+          .filter(isAction),
+      );
+    });
+    const [, edited, reacted] = await Promise.all([
+      fred.client.send('gina', { text: 'typo in this mesage', messageId: id }),
+      fred.client.editMessage('gina', id, 'no typo in this message'),
+      fred.client.react('gina', id, '✅'),
+    ]);
+    expect(edited).toMatchObject({ message_id: id, text: 'no typo in this message' });
+    expect(reacted?.reactions?.['✅']?.count).toBe(1);
+    await gina.waitFor(
+      'messageChanged',
+      (c) => c.messageId === id && c.message?.reactions?.['✅']?.count === 1,
+    );
+    expect(gina.client.heldMessage('fred', id)).toMatchObject({ text: 'no typo in this message' });
+    expect(fred.of('message').some((m) => m.message.message_id === id)).toBe(true);
+    expect(early).toEqual([]);
+    expect(fred.of('error').filter((e) => e.code === 'message_not_found')).toEqual([]);
   });
 
   it('refusals reach the caller with their code, and nothing changes', async () => {
