@@ -1,3 +1,4 @@
+import { PICTURE_TYPES, SOUND_AND_VIDEO_TYPES } from './media-types.js';
 import type { S3Settings } from './s3-blob-store.js';
 
 /** What one app may upload: the size limit and the allow-list of detected types. */
@@ -31,21 +32,9 @@ export interface AttachmentSettings {
 
 /** Types accepted by default: pictures, sound, video, PDF and the usual office and archive files. */
 export const DEFAULT_ATTACHMENT_TYPES: readonly string[] = [
-  'image/png',
-  'image/jpeg',
-  'image/gif',
-  'image/webp',
-  'image/avif',
+  ...PICTURE_TYPES,
   'application/pdf',
-  'audio/mpeg',
-  'audio/ogg',
-  'audio/wav',
-  'audio/aac',
-  'audio/mp4',
-  'audio/webm',
-  'video/mp4',
-  'video/webm',
-  'video/quicktime',
+  ...SOUND_AND_VIDEO_TYPES,
   'application/zip',
   'application/x-cfb',
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
