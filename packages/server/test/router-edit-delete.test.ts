@@ -41,9 +41,7 @@ describe.each(ENGINES)('editing and deleting messages (%s)', (engine) => {
     stack = new TestStack(
       'edits',
       {
-        MERCURIO_WEBHOOKS: JSON.stringify([{ url: receiver.url }]),
-        MERCURIO_WEBHOOK_SECRET: 'webhook-secret-webhook-secret-webhook-secret',
-        MERCURIO_WEBHOOK_POLL_MS: '50',
+        ...receiver.settings(),
       },
       engine,
     );

@@ -50,9 +50,7 @@ describe.each(ENGINES)('reactions (%s)', (engine) => {
     stack = new TestStack(
       'reacts',
       {
-        MERCURIO_WEBHOOKS: JSON.stringify([{ url: receiver.url }]),
-        MERCURIO_WEBHOOK_SECRET: 'webhook-secret-webhook-secret-webhook-secret',
-        MERCURIO_WEBHOOK_POLL_MS: '50',
+        ...receiver.settings(),
         MERCURIO_REACTIONS_PER_MESSAGE_MAX: '3',
         MERCURIO_REACTIONS_PER_USER_MAX: '2',
       },

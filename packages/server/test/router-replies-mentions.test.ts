@@ -40,9 +40,7 @@ describe.each(ENGINES)('replies and mentions (%s)', (engine) => {
     stack = new TestStack(
       'replies',
       {
-        MERCURIO_WEBHOOKS: JSON.stringify([{ url: receiver.url }]),
-        MERCURIO_WEBHOOK_SECRET: 'webhook-secret-webhook-secret-webhook-secret',
-        MERCURIO_WEBHOOK_POLL_MS: '50',
+        ...receiver.settings(),
       },
       engine,
     );

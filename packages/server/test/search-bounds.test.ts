@@ -1,25 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDatabase } from '../src/store/pg-database.js';
-import { createPgliteDatabase } from '../src/store/pglite-database.js';
 import { type SearchBounds, searchMessages } from '../src/store/search-sql.js';
 import type { SqlDatabase } from '../src/store/sql.js';
 import { openSqlStore } from '../src/store/sql-store.js';
 import type { Store } from '../src/store/store.js';
 import { conversationKey } from '../src/store/types.js';
-import { services } from './support/services.js';
-
-const ENGINES: [string, () => Promise<SqlDatabase>][] = [
-  ['PostgreSQL', async () => createPgDatabase(services().pgUrl, 4)],
-  ['PGlite', () => createPgliteDatabase('memory://')],
-];
+import { SQL_DATABASES } from './support/sql-databases.js';
 
 /**
  * Search's bounded plans (search-sql.ts) with the bounds shrunk to a few rows, so each plan runs
  * on a small data set: the newest-window plan must rank only what the user can see, and a word
  * the window holds too few of must still be found in all history.
  */
-describe.each(ENGINES)('search bounds on %s', (_, open) => {
+describe.each(SQL_DATABASES)('search bounds on %s', (_, open) => {
   let store: Store;
   let db: SqlDatabase;
   const app = `sb-${randomUUID().slice(0, 8)}`;

@@ -2,21 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MercurioError } from '../src/errors.js';
 import { migrate } from '../src/store/migrate.js';
-import { createPgDatabase } from '../src/store/pg-database.js';
-import { createPgliteDatabase } from '../src/store/pglite-database.js';
 import type { SqlDatabase } from '../src/store/sql.js';
 import { openSqlStore } from '../src/store/sql-store.js';
 import type { Store } from '../src/store/store.js';
 import { type ConversationDelivery, conversationKey, type NewMessage } from '../src/store/types.js';
-import { services } from './support/services.js';
-
-const ENGINES: [string, () => Promise<SqlDatabase>][] = [
-  ['PostgreSQL', async () => createPgDatabase(services().pgUrl, 4)],
-  ['PGlite', () => createPgliteDatabase('memory://')],
-];
+import { SQL_DATABASES } from './support/sql-databases.js';
 
 /** One contract, every Store implementation: the same SQL must behave the same on each. */
-describe.each(ENGINES)('Store on %s', (_, open) => {
+describe.each(SQL_DATABASES)('Store on %s', (_, open) => {
   let store: Store;
   let db: SqlDatabase;
   const app = `store-${randomUUID().slice(0, 8)}`;

@@ -24,6 +24,15 @@ export class WebhookReceiver {
     this.#server = server;
   }
 
+  /** The engine settings that send every webhook event to this receiver, polled every 50 ms. */
+  settings(): Record<string, string> {
+    return {
+      MERCURIO_WEBHOOKS: JSON.stringify([{ url: this.url }]),
+      MERCURIO_WEBHOOK_SECRET: 'webhook-secret-webhook-secret-webhook-secret',
+      MERCURIO_WEBHOOK_POLL_MS: '50',
+    };
+  }
+
   static async start(): Promise<WebhookReceiver> {
     let receiver: WebhookReceiver | undefined;
     const server = createServer((req, res) => {
